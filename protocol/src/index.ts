@@ -1,0 +1,4 @@
+export * from "./events";
+export * from "./wire";
+export * from "./lsp";
+export * from "./webview";

@@ -1,0 +1,56 @@
+/**
+ * Messages between the webview host (extension panel or the CLI's headless page) and the
+ * webview. Each is a discriminated union on `t`; the receiver validates before use.
+ */
+
+/** host → webview */
+export type ToWebview =
+  /** A whole recording: Arrow IPC bytes (stream or file format). Replaces what is shown. */
+  | { t: "recording"; bytes: Uint8Array; title: string }
+  /** More events of the live recording: Arrow IPC stream bytes. */
+  | { t: "append"; bytes: Uint8Array }
+  /** Move the shared cursor to an event (by `seq`). */
+  | { t: "cursor"; seq: number };
+
+/** webview → host */
+export type FromWebview =
+  /** The webview has loaded and listens. */
+  | { t: "ready" }
+  /** The user selected an event: reveal its source. */
+  | { t: "reveal"; file: string; line: number; seq: number }
+  /** The scrub cursor moved to an event. */
+  | { t: "cursor"; seq: number };
+
+/** Validates a message from the host; returns it typed or undefined. */
+export function parseToWebview(m: unknown): ToWebview | undefined {
+  if (typeof m !== "object" || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.t) {
+    case "recording":
+      return o.bytes instanceof Uint8Array && typeof o.title === "string" ? (o as ToWebview) : undefined;
+    case "append":
+      return o.bytes instanceof Uint8Array ? (o as ToWebview) : undefined;
+    case "cursor":
+      return typeof o.seq === "number" ? (o as ToWebview) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Validates a message from the webview; returns it typed or undefined. */
+export function parseFromWebview(m: unknown): FromWebview | undefined {
+  if (typeof m !== "object" || m === null) return undefined;
+  const o = m as Record<string, unknown>;
+  switch (o.t) {
+    case "ready":
+      return { t: "ready" };
+    case "reveal":
+      return typeof o.file === "string" && typeof o.line === "number" && typeof o.seq === "number"
+        ? { t: "reveal", file: o.file, line: o.line, seq: o.seq }
+        : undefined;
+    case "cursor":
+      return typeof o.seq === "number" ? { t: "cursor", seq: o.seq } : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Wire protocol between the BEAM agent and the recorder (extension host or CLI), over one TCP
+ * connection that the agent opens to 127.0.0.1:ELIXIR_SCOPE_PORT.
+ *
+ * Frame: u32 big-endian N (length of the rest), u8 frame type, N-1 payload bytes.
+ * JSON payloads are UTF-8. The first frame must be HELLO with the session secret; the recorder
+ * reads nothing else before checking it and closes the socket on a mismatch.
+ *
+ * Sequence: agent HELLO → recorder PLAN → agent READY (after instrumenting) → agent EVENTS*,
+ * LOG*, STATS* → (recorder STOP →) agent STATS, BYE, close.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame either side accepts; larger ones are a protocol error. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** Largest HELLO accepted before the secret has been checked. */
+export const MAX_HELLO_BYTES = 64 * 1024;
+
+export const FrameType = {
+  /** agent → recorder, JSON `Hello`. */
+  Hello: 1,
+  /** recorder → agent, JSON `InstrumentationPlan`. */
+  Plan: 2,
+  /** agent → recorder, JSON `Ready`: instrumentation done, program may start. */
+  Ready: 3,
+  /** agent → recorder, payload = a complete Arrow IPC stream (schema, batches, EOS) of events. */
+  Events: 4,
+  /** agent → recorder, JSON `Log`. */
+  Log: 5,
+  /** agent → recorder, JSON `Stats`. */
+  Stats: 6,
+  /** agent → recorder, JSON `Bye`; the last frame, sent after every event was flushed. */
+  Bye: 7,
+  /** recorder → agent, empty: stop recording, restore original code, flush, say BYE. */
+  Stop: 8,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Environment variables the recorder sets for the recorded program. */
+export const ENV = {
+  port: "ELIXIR_SCOPE_PORT",
+  secret: "ELIXIR_SCOPE_SECRET",
+} as const;
+
+export interface Hello {
+  secret: string;
+  protocol: number;
+  agent_version: string;
+  node: string;
+  otp_release: string;
+  elixir_version: string;
+  os_pid: string;
+}
+
+/** Which functions of one module to record. `functions: null` means every function. */
+export interface ModulePlan {
+  /** Elixir module name as written in source, e.g. "Sample.Ledger". */
+  module: string;
+  functions: { name: string; arity: number }[] | null;
+  /** Why the planner chose it (shown to the user). */
+  reason: string;
+}
+
+export interface InstrumentationPlan {
+  modules: ModulePlan[];
+  /**
+   * Absolute path of the project's `_build/<env>/lib` directory; the agent looks for
+   * `<lib_dir>/<app>/ebin/Elixir.<Module>.beam` there (deps are never instrumented).
+   */
+  lib_dir: string;
+  /** Bounds for captured values. */
+  values: { max_chars: number; max_items: number; max_depth: number };
+}
+
+export interface Ready {
+  instrumented: { module: string; functions: number }[];
+  skipped: { module: string; reason: string }[];
+}
+
+export interface Log {
+  level: "debug" | "info" | "warning" | "error";
+  message: string;
+}
+
+export interface Stats {
+  events: number;
+  dropped: number;
+}
+
+export interface Bye {
+  reason: string;
+}
