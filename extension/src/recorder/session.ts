@@ -1,0 +1,329 @@
+/**
+ * One recording: compiles the project, listens on 127.0.0.1, runs the user's command with the
+ * BEAM agent loaded (no change to their mix.exs), authenticates the agent by the per-session
+ * secret, sends it the plan and collects its Arrow batches into the ring buffer.
+ * Used by the extension host and the CLI alike; imports nothing from `vscode`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import { basename, join } from "node:path";
+import { tableFromIPC, type RecordBatch } from "apache-arrow";
+import { SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
+import {
+  ENV,
+  FrameType,
+  MAX_FRAME_BYTES,
+  MAX_HELLO_BYTES,
+  type Bye,
+  type Hello,
+  type InstrumentationPlan,
+  type Log,
+  type ModulePlan,
+  type Ready,
+  type Stats,
+} from "../../../protocol/src/wire";
+import { encodeFrame, FrameDecoder, frameName, ProtocolError, type Frame } from "./frames";
+import { RingBuffer } from "./ring-buffer";
+import { agentErlOptions, mixEnvFor, runCompile } from "./launch";
+import { RecorderError } from "./errors";
+
+export { RecorderError };
+
+export interface RecordOptions {
+  /** Project folder (where mix.exs is). */
+  cwd: string;
+  /** Shell command to record, e.g. "mix test". */
+  command: string;
+  modules: ModulePlan[];
+  /** Directory holding the agent's compiled .beam files. */
+  agentEbin: string;
+  connectTimeoutMs?: number;
+  ringCapBytes?: number;
+  values?: InstrumentationPlan["values"];
+  /** Extra environment for the recorded program. */
+  env?: NodeJS.ProcessEnv;
+  /** Skip `mix compile` before the run (the caller compiled already). */
+  skipCompile?: boolean;
+  onOutput?(text: string, stream: "stdout" | "stderr"): void;
+  onLog?(log: Log): void;
+  onReady?(ready: Ready): void;
+  onBatch?(batch: RecordBatch): void;
+  onStats?(stats: Stats): void;
+  /** Phase changes, for progress UI. */
+  onPhase?(phase: "compiling" | "starting" | "recording" | "finishing"): void;
+}
+
+export interface RecordResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  hello?: Hello;
+  ready?: Ready;
+  bye?: Bye;
+  stats: Stats;
+  ring: RingBuffer;
+  header: RecordingHeader;
+  /** Problems met that did not stop the recording (bad frames, rejected connections). */
+  warnings: string[];
+}
+
+const DEFAULT_VALUES: InstrumentationPlan["values"] = { max_chars: 400, max_items: 25, max_depth: 6 };
+
+export class RecordingSession {
+  readonly secret = randomBytes(24).toString("hex");
+  private server?: Server;
+  private child?: ChildProcess;
+  private agent?: Socket;
+  private readonly ring: RingBuffer;
+  private readonly warnings: string[] = [];
+  private hello?: Hello;
+  private ready?: Ready;
+  private bye?: Bye;
+  private stats: Stats = { events: 0, dropped: 0 };
+  private readonly startedAt = new Date();
+
+  constructor(private readonly opts: RecordOptions) {
+    this.ring = new RingBuffer(opts.ringCapBytes ?? 512 * 1024 * 1024);
+  }
+
+  /** Runs the whole recording; resolves when the program exited and the agent said goodbye. */
+  async run(): Promise<RecordResult> {
+    const { opts } = this;
+    const mixEnv = mixEnvFor(opts.command, opts.env ?? process.env);
+    if (!opts.skipCompile) {
+      opts.onPhase?.("compiling");
+      await runCompile(opts.cwd, mixEnv, opts.env, opts.onOutput);
+    }
+    opts.onPhase?.("starting");
+    const port = await this.listen();
+    const plan: InstrumentationPlan = {
+      modules: opts.modules,
+      lib_dir: join(opts.cwd, "_build", mixEnv, "lib"),
+      values: opts.values ?? DEFAULT_VALUES,
+    };
+    const connected = this.acceptAgent(plan);
+    const exited = this.spawnProgram(port, mixEnv);
+    const timeoutMs = opts.connectTimeoutMs ?? 120_000;
+    const outcome = await Promise.race([
+      connected.then(() => "connected" as const),
+      exited.then(() => "exited" as const),
+      timeout(timeoutMs).then(() => "timeout" as const),
+    ]);
+    if (outcome === "timeout") {
+      this.kill();
+      this.close();
+      throw new RecorderError(
+        `The agent did not connect within ${timeoutMs / 1000} s. Check that "${opts.command}" starts an Elixir node ` +
+          `(see the program's output), or raise elixirScope.connectTimeoutSeconds.`,
+      );
+    }
+    opts.onPhase?.("recording");
+    const { code, signal } = await exited;
+    opts.onPhase?.("finishing");
+    if (this.agent) await socketClosed(this.agent);
+    this.close();
+    if (!this.hello) {
+      throw new RecorderError(
+        `"${opts.command}" exited (code ${code ?? signal}) before the ElixirScope agent connected; nothing was recorded. ` +
+          `See the program's output for the reason.`,
+      );
+    }
+    return {
+      exitCode: code,
+      signal,
+      hello: this.hello,
+      ready: this.ready,
+      bye: this.bye,
+      stats: this.stats,
+      ring: this.ring,
+      header: this.header(),
+      warnings: this.warnings,
+    };
+  }
+
+  /** Asks the agent to stop recording (it restores the original code and flushes). */
+  stop(): void {
+    if (this.agent && !this.agent.destroyed) this.agent.write(encodeFrame(FrameType.Stop));
+  }
+
+  /** Kills the recorded program. */
+  kill(): void {
+    const pid = this.child?.pid;
+    if (pid && this.child?.exitCode === null) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        this.child?.kill("SIGKILL");
+      }
+    }
+  }
+
+  get events(): number {
+    return this.ring.events;
+  }
+
+  get dropped(): number {
+    return this.stats.dropped;
+  }
+
+  private header(): RecordingHeader {
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      app: basename(this.opts.cwd),
+      command: this.opts.command,
+      startedAt: this.startedAt.toISOString(),
+      node: this.hello?.node ?? "",
+      dropped: this.stats.dropped + this.ring.evictedEvents,
+      events: this.ring.events,
+    };
+  }
+
+  private listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      this.server = server;
+      server.once("error", (e: NodeJS.ErrnoException) =>
+        reject(new RecorderError(`Could not listen on 127.0.0.1 for the agent: ${e.message}`)),
+      );
+      server.listen(0, "127.0.0.1", () => {
+        const addr = server.address();
+        if (addr && typeof addr === "object") resolve(addr.port);
+        else reject(new RecorderError("Could not read the listening port"));
+      });
+    });
+  }
+
+  private close(): void {
+    this.server?.close();
+  }
+
+  /** Resolves once an agent presented the right secret and was sent the plan. */
+  private acceptAgent(plan: InstrumentationPlan): Promise<void> {
+    return new Promise((resolve) => {
+      this.server!.on("connection", (socket) => {
+        socket.setNoDelay(true);
+        const decoder = new FrameDecoder(MAX_HELLO_BYTES);
+        let authed = false;
+        socket.on("error", (e) => this.warnings.push(`agent socket: ${e.message}`));
+        socket.on("data", (chunk) => {
+          let frames: Frame[];
+          try {
+            frames = decoder.push(chunk);
+          } catch (e) {
+            this.reject(socket, e instanceof ProtocolError ? e.message : String(e));
+            return;
+          }
+          for (const frame of frames) {
+            if (!authed) {
+              if (!this.authenticate(socket, frame)) return;
+              authed = true;
+              // After the secret is checked, frames may be as large as the protocol allows.
+              decoder.maxFrameBytes = MAX_FRAME_BYTES;
+              this.agent = socket;
+              socket.write(encodeFrame(FrameType.Plan, JSON.stringify(plan)));
+              resolve();
+              continue;
+            }
+            this.onFrame(frame);
+          }
+        });
+      });
+    });
+  }
+
+  private authenticate(socket: Socket, frame: Frame): boolean {
+    if (frame.type !== FrameType.Hello) {
+      this.reject(socket, `first frame was ${frameName(frame.type)}, expected Hello`);
+      return false;
+    }
+    let hello: Hello;
+    try {
+      hello = JSON.parse(Buffer.from(frame.payload).toString("utf8")) as Hello;
+    } catch {
+      this.reject(socket, "Hello was not valid JSON");
+      return false;
+    }
+    const given = Buffer.from(String(hello.secret ?? ""));
+    const expected = Buffer.from(this.secret);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      this.reject(socket, "an agent connected with a wrong secret; connection closed");
+      return false;
+    }
+    if (this.agent) {
+      this.reject(socket, "a second node connected with this session's secret; only the first one is recorded");
+      return false;
+    }
+    this.hello = hello;
+    return true;
+  }
+
+  private reject(socket: Socket, why: string): void {
+    this.warnings.push(why);
+    this.opts.onLog?.({ level: "warning", message: why });
+    socket.destroy();
+  }
+
+  private onFrame(frame: Frame): void {
+    const text = () => Buffer.from(frame.payload).toString("utf8");
+    try {
+      switch (frame.type) {
+        case FrameType.Events:
+          for (const batch of tableFromIPC(frame.payload).batches) {
+            this.ring.push(batch, frame.payload.byteLength);
+            this.opts.onBatch?.(batch);
+          }
+          break;
+        case FrameType.Ready:
+          this.ready = JSON.parse(text()) as Ready;
+          this.opts.onReady?.(this.ready);
+          break;
+        case FrameType.Log:
+          this.opts.onLog?.(JSON.parse(text()) as Log);
+          break;
+        case FrameType.Stats:
+          this.stats = JSON.parse(text()) as Stats;
+          this.opts.onStats?.(this.stats);
+          break;
+        case FrameType.Bye:
+          this.bye = JSON.parse(text()) as Bye;
+          break;
+        default:
+          this.warnings.push(`ignored a ${frameName(frame.type)} frame from the agent`);
+      }
+    } catch (e) {
+      // A malformed frame is reported and skipped; the frames around it are kept.
+      const why = `malformed ${frameName(frame.type)} frame from the agent skipped: ${(e as Error).message}`;
+      this.warnings.push(why);
+      this.opts.onLog?.({ level: "error", message: why });
+    }
+  }
+
+  private spawnProgram(port: number, mixEnv: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const { opts } = this;
+    const base = opts.env ?? process.env;
+    const env: NodeJS.ProcessEnv = {
+      ...base,
+      MIX_ENV: mixEnv,
+      [ENV.port]: String(port),
+      [ENV.secret]: this.secret,
+      ELIXIR_ERL_OPTIONS: agentErlOptions(opts.agentEbin, base.ELIXIR_ERL_OPTIONS),
+    };
+    return new Promise((resolve, reject) => {
+      const child = spawn(opts.command, { cwd: opts.cwd, env, shell: true, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      this.child = child;
+      child.stdout!.on("data", (d: Buffer) => opts.onOutput?.(d.toString("utf8"), "stdout"));
+      child.stderr!.on("data", (d: Buffer) => opts.onOutput?.(d.toString("utf8"), "stderr"));
+      child.once("error", (e) => reject(new RecorderError(`Could not start "${opts.command}": ${e.message}`)));
+      child.once("close", (code, signal) => resolve({ code, signal }));
+    });
+  }
+}
+
+function timeout(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function socketClosed(socket: Socket): Promise<void> {
+  if (socket.destroyed || socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once("close", () => resolve()));
+}

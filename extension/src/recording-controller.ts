@@ -1,0 +1,137 @@
+/**
+ * Owns the current recording: runs a RecordingSession for the workspace with progress and a
+ * status bar item, keeps the finished recording and its editor indexes, and tells listeners.
+ */
+import * as vscode from "vscode";
+import type { LanguageClient } from "vscode-languageclient/node";
+import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanResult } from "../../protocol/src/lsp";
+import type { RecordingHeader } from "../../protocol/src/events";
+import { RecorderError, RecordingSession } from "./recorder/session";
+import { encodeRecording } from "./recorder/recording-file";
+import { RecordingIndex } from "./recorder/recording-index";
+
+export interface Recording {
+  /** Arrow IPC file bytes (the same format a saved recording has). */
+  bytes: Uint8Array;
+  header: RecordingHeader;
+  index: RecordingIndex;
+  folder: vscode.WorkspaceFolder;
+}
+
+export class RecordingController implements vscode.Disposable {
+  private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
+  private readonly changed = new vscode.EventEmitter<Recording>();
+  /** Fires when a recording finished (or was opened). */
+  readonly onDidChangeRecording = this.changed.event;
+  current?: Recording;
+  private session?: RecordingSession;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly client: LanguageClient,
+    private readonly output: vscode.OutputChannel,
+  ) {
+    this.status.name = "ElixirScope";
+    this.idle();
+    this.status.show();
+  }
+
+  async recordSession(): Promise<Recording | undefined> {
+    if (this.session) {
+      void vscode.window.showWarningMessage("ElixirScope is already recording; stop it first (ElixirScope: Stop Recording).");
+      return undefined;
+    }
+    const folder = await this.pickFolder();
+    if (!folder) return undefined;
+    const command = vscode.workspace.getConfiguration("elixirScope", folder).get<string>("command", "mix test");
+    try {
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `ElixirScope: recording "${command}"`, cancellable: true },
+        (progress, token) => this.record(folder, command, progress, token),
+      );
+    } catch (e) {
+      const message = e instanceof RecorderError ? e.message : `Recording failed: ${(e as Error).message}`;
+      this.output.appendLine(message);
+      this.status.text = "$(error) ElixirScope: recording failed";
+      void vscode.window.showErrorMessage(message, "Show Output").then((a) => a && this.output.show());
+      return undefined;
+    } finally {
+      this.session = undefined;
+    }
+  }
+
+  stop(): void {
+    if (!this.session) {
+      void vscode.window.showInformationMessage("ElixirScope is not recording.");
+      return;
+    }
+    this.session.stop();
+  }
+
+  dispose(): void {
+    this.session?.kill();
+    this.status.dispose();
+    this.changed.dispose();
+  }
+
+  private async record(
+    folder: vscode.WorkspaceFolder,
+    command: string,
+    progress: vscode.Progress<{ message?: string }>,
+    token: vscode.CancellationToken,
+  ): Promise<Recording> {
+    const params: GetInstrumentationPlanParams = { root: folder.uri.fsPath };
+    const plan = await this.client.sendRequest<PlanResult>(GET_INSTRUMENTATION_PLAN, params);
+    this.output.appendLine(`Plan: ${plan.modules.map((m) => `${m.module} (${m.reason})`).join(", ")}`);
+    const timeoutS = vscode.workspace.getConfiguration("elixirScope", folder).get<number>("connectTimeoutSeconds", 120);
+    const session = new RecordingSession({
+      cwd: folder.uri.fsPath,
+      command,
+      modules: plan.modules,
+      agentEbin: this.context.asAbsolutePath("dist/agent/ebin"),
+      connectTimeoutMs: timeoutS * 1000,
+      onOutput: (text) => this.output.append(text),
+      onLog: (log) => this.output.appendLine(`[agent ${log.level}] ${log.message}`),
+      onPhase: (phase) => {
+        progress.report({ message: phase });
+        this.status.text = phase === "recording" ? "$(record) ElixirScope: recording" : `$(sync~spin) ElixirScope: ${phase}`;
+      },
+      onBatch: () => {
+        this.status.text = `$(record) ElixirScope: recording · ${session.events} events · ${session.dropped} dropped`;
+      },
+    });
+    this.session = session;
+    token.onCancellationRequested(() => session.stop());
+    const result = await session.run();
+    for (const w of result.warnings) this.output.appendLine(`warning: ${w}`);
+    if (result.ring.events === 0) throw new RecorderError("The agent connected but recorded no events.");
+    const recording: Recording = {
+      bytes: encodeRecording(result.ring.all(), result.header),
+      header: result.header,
+      index: RecordingIndex.fromBatches(result.ring.all()),
+      folder,
+    };
+    this.current = recording;
+    this.status.text = `$(debug-stackframe) ElixirScope: ${result.header.events} events · ${result.header.dropped} dropped`;
+    this.status.tooltip = `Recorded "${command}" (exit code ${result.exitCode}). Click to show the timeline.`;
+    this.status.command = "elixirScope.showTimeline";
+    this.changed.fire(recording);
+    return recording;
+  }
+
+  private idle(): void {
+    this.status.text = "$(circle-outline) ElixirScope";
+    this.status.tooltip = "Record a session";
+    this.status.command = "elixirScope.recordSession";
+  }
+
+  private async pickFolder(): Promise<vscode.WorkspaceFolder | undefined> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length === 0) {
+      void vscode.window.showErrorMessage("Open the folder of a Mix project (with mix.exs) to record it.");
+      return undefined;
+    }
+    if (folders.length === 1) return folders[0];
+    return vscode.window.showWorkspaceFolderPick({ placeHolder: "Which project should ElixirScope record?" });
+  }
+}

@@ -1,0 +1,74 @@
+/** Hosts the timeline webview: sends it the recording, reveals source when an event is clicked. */
+import * as vscode from "vscode";
+import { parseFromWebview, type ToWebview } from "../../protocol/src/webview";
+import { makeNonce, webviewHtml } from "./webview-html";
+import type { Recording, RecordingController } from "./recording-controller";
+
+export class TimelinePanel implements vscode.Disposable {
+  private panel?: vscode.WebviewPanel;
+  private ready = false;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly controller: RecordingController,
+  ) {
+    this.subscriptions.push(controller.onDidChangeRecording((r) => (this.panel ? this.send(r) : this.show())));
+  }
+
+  show(): void {
+    if (this.panel) {
+      this.panel.reveal(vscode.ViewColumn.Beside);
+      return;
+    }
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, "dist");
+    const panel = vscode.window.createWebviewPanel("elixirScope.timeline", "ElixirScope Timeline", vscode.ViewColumn.Beside, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [dist],
+    });
+    this.panel = panel;
+    this.ready = false;
+    const nonce = makeNonce();
+    panel.webview.html = webviewHtml({
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, "webview.js")).toString(),
+      cspSource: panel.webview.cspSource,
+      nonce,
+    });
+    panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.subscriptions);
+    panel.onDidDispose(() => (this.panel = undefined), undefined, this.subscriptions);
+  }
+
+  private onMessage(raw: unknown): void {
+    const msg = parseFromWebview(raw);
+    if (!msg) return;
+    switch (msg.t) {
+      case "ready":
+        this.ready = true;
+        if (this.controller.current) this.send(this.controller.current);
+        break;
+      case "reveal":
+        void this.reveal(msg.file, msg.line);
+        break;
+      case "cursor":
+        break;
+    }
+  }
+
+  private send(recording: Recording): void {
+    if (!this.panel || !this.ready) return;
+    const msg: ToWebview = { t: "recording", bytes: recording.bytes, title: `${recording.header.app}: ${recording.header.command}` };
+    void this.panel.webview.postMessage(msg);
+  }
+
+  private async reveal(file: string, line: number): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    const pos = new vscode.Position(Math.max(0, line - 1), 0);
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(pos, pos) });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}
