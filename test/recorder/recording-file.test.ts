@@ -1,0 +1,63 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encodeRecording, decodeRecording } from "../../extension/src/recorder/recording-file";
+import { RecordingIndex } from "../../extension/src/recorder/recording-index";
+import { RingBuffer } from "../../extension/src/recorder/ring-buffer";
+import { FrameDecoder, encodeFrame } from "../../extension/src/recorder/frames";
+import { FrameType } from "../../protocol/src/wire";
+import { SCHEMA_VERSION, type RecordingHeader } from "../../protocol/src/events";
+import { eventsTable, sampleEvents } from "./make-events";
+
+const header: RecordingHeader = {
+  schemaVersion: SCHEMA_VERSION, app: "sample_app", command: "mix test", startedAt: "2026-11-23T00:00:00.000Z",
+  node: "nonode@nohost", dropped: 0, events: 3,
+};
+
+test("a saved recording round-trips its events and header", () => {
+  const table = eventsTable(sampleEvents());
+  const bytes = encodeRecording(table.batches, header);
+  const loaded = decodeRecording(bytes);
+  assert.deepEqual(loaded.header, header);
+  assert.equal(loaded.table.numRows, 3);
+  assert.equal(loaded.table.getChild("value")!.get(1), "2");
+  assert.equal(loaded.table.getChild("name")!.get(1), "n");
+});
+
+test("garbage is not a recording, with a clear error", () => {
+  assert.throws(() => decodeRecording(new TextEncoder().encode("hello world, not arrow")), /not an ElixirScope recording/);
+});
+
+test("a recording from a newer schema is refused with the next step", () => {
+  const bytes = encodeRecording(eventsTable(sampleEvents()).batches, { ...header, schemaVersion: SCHEMA_VERSION + 1 });
+  assert.throws(() => decodeRecording(bytes), /update the extension/);
+});
+
+test("the index answers variable history newest first and counts calls per line", () => {
+  const file = "/app/lib/sample/math.ex";
+  const events = [...sampleEvents(file), ...sampleEvents(file).map((e) => ({ ...e, seq: e.seq + 10, value: e.name ? "5" : e.value }))];
+  const index = RecordingIndex.fromTable(eventsTable(events));
+  assert.deepEqual(index.history(file, "n").map((b) => b.value), ["5", "2"]);
+  assert.deepEqual(index.history(file, "n", { line: 7 }), []);
+  assert.equal(index.history(file, "n", { module: "Sample.Math", function: "factorial" }).length, 2);
+  assert.equal(index.callsByLine.get(file)!.get(6), 2);
+});
+
+test("the ring buffer stays under its cap and counts what it evicted", () => {
+  const batch = eventsTable(sampleEvents()).batches[0];
+  const ring = new RingBuffer(1000);
+  for (let i = 0; i < 5; i++) ring.push(batch, 400);
+  assert.ok(ring.byteLength <= 1000);
+  assert.equal(ring.events + ring.evictedEvents, 15);
+  assert.equal(ring.evictedBatches, 3);
+});
+
+test("frames split anywhere are reassembled; bad lengths are errors", () => {
+  const bytes = Buffer.concat([encodeFrame(FrameType.Log, '{"level":"info","message":"a"}'), encodeFrame(FrameType.Stop)]);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const d = new FrameDecoder();
+    const frames = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))];
+    assert.deepEqual(frames.map((f) => f.type), [FrameType.Log, FrameType.Stop]);
+  }
+  assert.throws(() => new FrameDecoder(10).push(Buffer.from([0, 0, 0, 11, 1])), /outside 1\.\.10/);
+  assert.throws(() => new FrameDecoder().push(Buffer.from([0, 0, 0, 0])), /outside/);
+});

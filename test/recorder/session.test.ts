@@ -1,0 +1,92 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RecordingSession, RecorderError } from "../../extension/src/recorder/session";
+import { eventsStreamBytes, sampleEvents } from "./make-events";
+
+const fakeAgent = join(__dirname, "fake-agent.mjs");
+const dir = mkdtempSync(join(tmpdir(), "es-session-"));
+const eventsFile = join(dir, "events.arrow");
+writeFileSync(eventsFile, eventsStreamBytes(sampleEvents()));
+
+function session(mode: string, extra: Partial<ConstructorParameters<typeof RecordingSession>[0]> = {}) {
+  return new RecordingSession({
+    cwd: dir,
+    command: `node ${fakeAgent}`,
+    modules: [{ module: "Sample.Math", functions: null, reason: "test" }],
+    agentEbin: dir,
+    skipCompile: true,
+    connectTimeoutMs: 20_000,
+    env: { ...process.env, FAKE_AGENT_MODE: mode, FAKE_AGENT_EVENTS: eventsFile },
+    ...extra,
+  });
+}
+
+test("a good agent: plan sent, frames reassembled, events, stats and bye kept", async () => {
+  const result = await session("good").run();
+  assert.equal(result.ready?.instrumented[0].module, "Sample.Math");
+  assert.equal(result.ring.events, 6, "two EVENTS frames of three events each");
+  assert.deepEqual(result.stats, { events: 10, dropped: 2 });
+  assert.equal(result.bye?.reason, "halt");
+  assert.equal(result.header.node, "fake@host");
+  assert.equal(result.header.dropped, 2);
+  assert.deepEqual(result.warnings, []);
+});
+
+test("a malformed batch is reported and the batches around it are kept", async () => {
+  const result = await session("malformed-batch").run();
+  assert.equal(result.ring.events, 6);
+  assert.equal(result.warnings.length, 1);
+  assert.match(result.warnings[0], /malformed Events frame/);
+});
+
+test("an agent that crashes mid-recording keeps what was received", async () => {
+  const result = await session("crash").run();
+  assert.ok(result.ring.events >= 3, `kept ${result.ring.events} events`);
+  assert.equal(result.bye, undefined);
+});
+
+test("a wrong secret is refused before anything else is read", async () => {
+  await assert.rejects(session("wrong-secret").run(), (e: Error) => {
+    assert.ok(e instanceof RecorderError);
+    assert.match(e.message, /exited .* before the ElixirScope agent connected/);
+    return true;
+  });
+});
+
+test("events before HELLO are refused", async () => {
+  const warnings: string[] = [];
+  await assert.rejects(session("no-hello", { onLog: (l) => warnings.push(l.message) }).run(), RecorderError);
+  assert.match(warnings.join("\n"), /first frame was Events, expected Hello/);
+});
+
+test("an oversized frame before authentication is a protocol error", async () => {
+  const warnings: string[] = [];
+  await assert.rejects(session("huge-hello", { onLog: (l) => warnings.push(l.message) }).run(), RecorderError);
+  assert.match(warnings.join("\n"), /outside 1\.\.65536/);
+});
+
+test("an agent that never connects times out with a clear message", async () => {
+  const s = new RecordingSession({
+    cwd: dir,
+    command: "node -e \"process.stdin.resume(); setInterval(() => {}, 1000)\"",
+    modules: [],
+    agentEbin: dir,
+    skipCompile: true,
+    connectTimeoutMs: 500,
+  });
+  await assert.rejects(s.run(), /did not connect within 0.5 s/);
+});
+
+test("a missing Elixir install is a clear error", async () => {
+  const s = new RecordingSession({
+    cwd: dir,
+    command: "mix test",
+    modules: [],
+    agentEbin: dir,
+    env: { ...process.env, PATH: dir },
+  });
+  await assert.rejects(s.run(), /Elixir not found on PATH/);
+});
