@@ -30,13 +30,30 @@ const socket = connect(port, "127.0.0.1", () => {
   socket.write(frame(1, JSON.stringify({ secret, protocol: 1, agent_version: "fake", node: "fake@host", otp_release: "25", elixir_version: "1.14.0", os_pid: String(process.pid) })));
 });
 let got = Buffer.alloc(0);
+let planned = false;
 socket.on("data", (d) => {
+  if (planned) return;
   got = Buffer.concat([got, d]);
   if (got.length < 5 || got.length < 4 + got.readUInt32BE(0)) return;
   // The plan arrived: echo its module count in READY, then send events and the end.
+  planned = true;
   const plan = JSON.parse(got.subarray(5, 4 + got.readUInt32BE(0)).toString());
   socket.write(frame(3, JSON.stringify({ instrumented: plan.modules.map((m) => ({ module: m.module, functions: 1 })), skipped: [] })));
-  socket.write(frame(4, events));
+  const repeat = Number(process.env.FAKE_AGENT_REPEAT ?? 1);
+  const eventsFrame = frame(4, events);
+  let written = 0;
+  // Respect back-pressure so a long run measures the reader, not the writer's buffer growth.
+  const pump = () => {
+    while (written < repeat) {
+      written++;
+      if (!socket.write(eventsFrame)) return void socket.once("drain", pump);
+    }
+    finish();
+  };
+  pump();
+});
+
+function finish() {
   if (mode === "malformed-batch") socket.write(frame(4, Buffer.from("definitely not arrow")));
   // Split one frame across two writes to exercise reassembly.
   const second = frame(4, events);
@@ -45,6 +62,6 @@ socket.on("data", (d) => {
   if (mode === "crash") process.exit(3);
   socket.write(frame(6, JSON.stringify({ events: 10, dropped: 2 })));
   socket.end(frame(7, JSON.stringify({ reason: "halt" })));
-});
+}
 socket.on("close", () => process.exit(0));
 socket.on("error", () => process.exit(0));
