@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = process.env.BOUNDARY_ROOT ?? new URL("..", import.meta.url).pathname;
 const NODE_BUILTINS = /^(node:|fs$|path$|os$|child_process$|net$|http$|https$|crypto$|worker_threads$|stream$|url$|util$|events$)/;
 
 function* files(dir) {
@@ -19,7 +19,8 @@ function* files(dir) {
 
 function imports(text) {
   const out = [];
-  const re = /(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|require\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm;
+  // Only real import statements (at the start of a line) and require()/import() calls count.
+  const re = /^\s*(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']|(?:^|[^.\w])import\s*\(\s*["']([^"']+)["']\s*\)|(?:^|[^.\w])require\(\s*["']([^"']+)["']\s*\)/gm;
   for (const m of text.matchAll(re)) out.push(m[1] ?? m[2] ?? m[3] ?? m[4]);
   return out;
 }
