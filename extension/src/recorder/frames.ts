@@ -21,48 +21,57 @@ export function encodeFrame(type: FrameType, payload: Uint8Array | string = new 
 }
 
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Header bytes (u32 length + u8 type) of the frame being read. */
+  private readonly head = Buffer.alloc(5);
+  private headFilled = 0;
+  /** Payload of the frame being read: its own buffer, so Arrow sees 8-byte-aligned bodies. */
+  private payload?: Uint8Array;
+  private payloadFilled = 0;
+  private type = 0;
 
   /** Frames longer than this are a protocol error; raised once the peer is authenticated. */
   constructor(public maxFrameBytes = MAX_FRAME_BYTES) {}
 
-  /** Adds bytes; returns every frame completed by them. Throws ProtocolError on a bad length. */
-  push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+  /**
+   * Adds bytes; returns every frame completed by them. Each byte is copied once, straight into
+   * its frame's payload. Throws ProtocolError on a bad length.
+   */
+  push(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
-    for (;;) {
-      if (this.buffered < 4) break;
-      const head = this.peek(4);
-      const length = head.readUInt32BE(0);
-      if (length < 1 || length > this.maxFrameBytes) {
-        throw new ProtocolError(`frame of ${length} bytes is outside 1..${this.maxFrameBytes}`);
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.headFilled < 5) {
+        const n = Math.min(5 - this.headFilled, chunk.length - at);
+        this.head.set(chunk.subarray(at, at + n), this.headFilled);
+        this.headFilled += n;
+        at += n;
+        if (this.headFilled < 4) continue;
+        const length = this.head.readUInt32BE(0);
+        if (length < 1 || length > this.maxFrameBytes) {
+          throw new ProtocolError(`frame of ${length} bytes is outside 1..${this.maxFrameBytes}`);
+        }
+        if (this.headFilled < 5) continue;
+        this.type = this.head[4];
+        this.payload = new Uint8Array(length - 1);
+        this.payloadFilled = 0;
       }
-      if (this.buffered < 4 + length) break;
-      const whole = this.take(4 + length);
-      frames.push({ type: whole[4] as FrameType, payload: whole.subarray(5) });
+      const payload = this.payload!;
+      const n = Math.min(payload.length - this.payloadFilled, chunk.length - at);
+      payload.set(chunk.subarray(at, at + n), this.payloadFilled);
+      this.payloadFilled += n;
+      at += n;
+      if (this.payloadFilled === payload.length) {
+        frames.push({ type: this.type as FrameType, payload });
+        this.headFilled = 0;
+        this.payload = undefined;
+      }
     }
     return frames;
   }
 
   /** Bytes held that do not yet form a whole frame. */
   get pending(): number {
-    return this.buffered;
-  }
-
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length >= n) return this.chunks[0];
-    return (this.chunks = [Buffer.concat(this.chunks)])[0];
-  }
-
-  private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    return out;
+    return this.headFilled + this.payloadFilled;
   }
 }
 
