@@ -1,0 +1,230 @@
+/** The webview's columnar model (webview/src/data/model.ts) on real Arrow IPC bytes, no DOM. */
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { Dictionary, Field, Int32, makeData, makeVector, Schema, Table, tableToIPC, Utf8 } from "apache-arrow";
+import { EventKind } from "../../protocol/src/events";
+import { CallFlag, RecordingFormatError, RecordingModel } from "../../webview/src/data/model";
+import { batchFromColumns, eventSchema, eventTable, recordingBytes, utf8Data, type EventRow } from "./recording-builder";
+import { LEDGER, LEDGER_PID, MATH, sampleRecording, sampleScript, TEST_PID, WORKER_PID } from "./sample-recording";
+
+function callBySeq(model: RecordingModel, seq: number): number {
+  return model.callOf[model.rowOfSeq(seq)];
+}
+
+function findCall(model: RecordingModel, label: string, nth = 0): number {
+  const found: number[] = [];
+  for (let c = 0; c < model.callCount; c++) if (model.labelOf(model.callRow[c]) === label) found.push(c);
+  assert.ok(found.length > nth, `no call #${nth} of ${label}`);
+  return found[nth];
+}
+
+describe("RecordingModel", () => {
+  const { bytes, script } = sampleRecording("file");
+  const model = RecordingModel.fromIPC(bytes);
+
+  it("counts events, processes, calls, exceptions and bindings", () => {
+    const rows = script.rows;
+    assert.deepEqual(model.summary(), {
+      events: rows.length,
+      processes: 3,
+      calls: rows.filter((r) => r.kind === EventKind.Call).length,
+      exceptions: 1,
+      bindings: rows.filter((r) => r.kind === EventKind.Binding).length,
+      dropped: 0,
+    });
+    assert.equal(model.header?.app, "sample_app");
+  });
+
+  it("orders lanes by each process's first event", () => {
+    assert.deepEqual(
+      model.lanes.map((l) => l.pid),
+      [TEST_PID, LEDGER_PID, WORKER_PID],
+    );
+    assert.deepEqual(
+      model.lanes.map((l) => l.events),
+      [TEST_PID, LEDGER_PID, WORKER_PID].map((p) => script.rows.filter((r) => r.pid === p).length),
+    );
+  });
+
+  it("copies every column exactly", () => {
+    for (const [i, r] of script.rows.entries()) {
+      const got = {
+        seq: model.seq[i],
+        ts: model.ts[i],
+        kind: model.kind[i],
+        pid: model.pidOf(i),
+        module: model.moduleOf(i),
+        function: model.functionOf(i),
+        arity: model.arity[i],
+        call_id: model.callId[i],
+        parent_id: model.parentId[i],
+        file: model.fileOf(i),
+        line: model.line[i],
+        name: model.nameOf(i),
+        value: model.valueOf(i),
+      };
+      assert.deepEqual(got, r, `row ${i}`);
+    }
+  });
+
+  it("pairs calls with returns and exceptions and stacks them by depth", () => {
+    const check = (label: string, nth: number, expected: { depth: number; flags: number; result: string; parent?: string }) => {
+      const c = findCall(model, label, nth);
+      assert.equal(model.callDepth[c], expected.depth, `${label} depth`);
+      assert.equal(model.callFlags[c], expected.flags, `${label} flags`);
+      assert.equal(model.valueOf(model.callEndRow[c]), expected.result, `${label} result`);
+      const p = model.callParent[c];
+      assert.equal(p >= 0 ? model.labelOf(model.callRow[p]) : undefined, expected.parent, `${label} parent`);
+      assert.ok(model.callEnd[c] >= model.callStart[c]);
+    };
+    check("Sample.Ledger.deposit/3", 0, { depth: 0, flags: CallFlag.Returned, result: "{:ok, 100}" });
+    check("Sample.Ledger.apply_entry/2", 0, {
+      depth: 1,
+      flags: CallFlag.Returned,
+      result: "%{balance: 100, entries: [deposit: 100]}",
+      parent: "Sample.Ledger.handle_call/3",
+    });
+    check("Sample.Math.factorial/1", 4, { depth: 5, flags: CallFlag.Returned, result: "1", parent: "Sample.Math.factorial/1" });
+    check("Sample.Math.factorial/1", 0, { depth: 1, flags: CallFlag.Returned, result: "24", parent: "Sample.Pipeline.worker/0" });
+    check("Sample.Ledger.withdraw!/3", 0, {
+      depth: 0,
+      flags: CallFlag.Raised,
+      result: "** (Sample.InsufficientFundsError) account alice has 100, cannot withdraw 250",
+    });
+    assert.equal(model.lanes[2].maxDepth, 5);
+    assert.deepEqual(
+      model.lanes[2].tracks.map((t) => t.length),
+      [1, 2, 1, 1, 1, 1],
+    );
+  });
+
+  it("lists bindings per call and exceptions", () => {
+    const handle = findCall(model, "Sample.Ledger.handle_call/3", 1);
+    assert.deepEqual(
+      model.bindingsOf(handle).map((r) => [model.nameOf(r), model.valueOf(r), model.line[r]]),
+      [
+        ["acct", "%{balance: 0, entries: []}", 56],
+        ["updated", "%{balance: 100, entries: [deposit: 100]}", 57],
+      ],
+    );
+    assert.equal(model.exceptionRows.length, 1);
+    const exc = model.exceptionRows.at(0);
+    assert.equal(model.kind[exc], EventKind.Exception);
+    assert.equal(model.labelOf(exc), "Sample.Ledger.withdraw!/3");
+    assert.equal(model.fileOf(exc), LEDGER);
+  });
+
+  it("finds events by seq and time, and calls by position", () => {
+    const check = (seq: number, row: number) => assert.equal(model.rowOfSeq(seq), row, `seq ${seq}`);
+    check(1, 0);
+    check(script.rows.length, script.rows.length - 1);
+    check(0, -1);
+    check(script.rows.length + 1, -1);
+    assert.equal(model.rowAtTime(-1), -1);
+    assert.equal(model.rowAtTime(model.ts[5]), 5);
+    assert.equal(model.rowAtTime(model.ts[5] + 1), 5);
+    assert.equal(model.rowAtTime(Infinity), model.count - 1);
+
+    const fact = findCall(model, "Sample.Math.factorial/1", 2);
+    const mid = (model.callStart[fact] + model.callEnd[fact]) / 2;
+    assert.equal(model.callAt(2, model.callDepth[fact], mid), fact);
+    assert.equal(model.callAt(2, 40, mid), -1);
+    // Just before the call starts: only found with a tolerance.
+    assert.equal(model.callAt(2, model.callDepth[fact], model.callStart[fact] - 500), -1);
+    assert.equal(model.callAt(2, model.callDepth[fact], model.callStart[fact] - 500, 1_000), fact);
+    assert.equal(callBySeq(model, model.seq[model.callRow[fact]]), fact);
+  });
+
+  it("reads stream format, many small batches and appended batches the same as one file", () => {
+    const rows = sampleScript().rows;
+    const whole = RecordingModel.fromIPC(recordingBytes(rows, { format: "stream", batchSize: 1_000 }));
+    const live = new RecordingModel();
+    for (let i = 0; i < rows.length; i += 7) live.append(recordingBytes(rows.slice(i, i + 7), { batchSize: 3 }));
+    for (const m of [whole, live]) {
+      assert.deepEqual(m.summary(), { ...model.summary(), dropped: 0 });
+      assert.deepEqual([...m.callDepth.subarray(0, m.callCount)], [...model.callDepth.subarray(0, model.callCount)]);
+      assert.deepEqual([...m.callEndRow.subarray(0, m.callCount)], [...model.callEndRow.subarray(0, model.callCount)]);
+      assert.equal(m.valueOf(m.count - 1), rows.at(-1)!.value);
+    }
+    assert.ok(live.version > whole.version);
+  });
+
+  it("keeps a call open until its return arrives", () => {
+    const rows = sampleScript().rows;
+    const live = new RecordingModel();
+    live.append(recordingBytes(rows.slice(0, 3)));
+    const open = live.callOf[0];
+    assert.equal(live.callEndRow[open], -1);
+    assert.ok(Number.isNaN(live.callEnd[open]));
+    assert.equal(live.endOf(open), live.tsMax);
+    live.append(recordingBytes(rows.slice(3)));
+    assert.equal(live.callFlags[open], CallFlag.Returned);
+  });
+
+  it("handles events whose call is not in the recording", () => {
+    const rows = sampleScript().rows.slice(2); // drops the first Call and the server's Call
+    const m = RecordingModel.fromIPC(recordingBytes(rows));
+    assert.equal(m.callOf[0], -1);
+    assert.equal(m.labelOf(0), `${rows[0].module}.${rows[0].function}/${rows[0].arity}`);
+    assert.equal(m.fileOf(0), rows[0].file);
+  });
+
+  it("reads dictionary-encoded string columns", () => {
+    const rows = sampleScript().rows;
+    const plain = eventTable(rows);
+    const pids = [...new Set(rows.map((r) => r.pid))];
+    const dictType = new Dictionary(new Utf8(), new Int32(), 0);
+    const pidData = makeData({
+      type: dictType,
+      length: rows.length,
+      nullCount: 0,
+      data: Int32Array.from(rows, (r) => pids.indexOf(r.pid)),
+      dictionary: makeVector(utf8Data(pids)),
+    });
+    const fields = plain.schema.fields.map((f) => (f.name === "pid" ? new Field("pid", dictType, false) : f));
+    const schema = new Schema(fields);
+    const columns = plain.schema.fields.map((f) => (f.name === "pid" ? pidData : eventTable(rows, { batchSize: rows.length }).batches[0].getChild(f.name)!.data[0]));
+    const bytes = tableToIPC(new Table(schema, [batchFromColumns(schema, columns)]), "stream");
+    const m = RecordingModel.fromIPC(bytes);
+    assert.deepEqual(
+      m.lanes.map((l) => l.pid),
+      [TEST_PID, LEDGER_PID, WORKER_PID],
+    );
+    assert.equal(m.pidOf(rows.length - 1), rows.at(-1)!.pid);
+  });
+
+  it("reads int64 values above 2^32 exactly", () => {
+    const row: EventRow = {
+      seq: 2 ** 40 + 3,
+      ts: 5_000_000_000_123,
+      kind: EventKind.Call,
+      pid: TEST_PID,
+      module: "Sample.Math",
+      function: "fib",
+      arity: 1,
+      call_id: 2 ** 33 + 1,
+      parent_id: 0,
+      file: MATH,
+      line: 9,
+      name: "",
+      value: "[30]",
+    };
+    const m = RecordingModel.fromIPC(recordingBytes([row, { ...row, seq: row.seq + 1, ts: row.ts + 10, kind: EventKind.Return, value: "832040" }]));
+    assert.equal(m.seq[0], 2 ** 40 + 3);
+    assert.equal(m.ts[1], 5_000_000_000_133);
+    assert.equal(m.callId[0], 2 ** 33 + 1);
+    assert.equal(m.callFlags[0], CallFlag.Returned);
+    assert.equal(m.rowOfSeq(2 ** 40 + 4), 1);
+  });
+
+  it("rejects what is not a recording with a clear sentence", () => {
+    const check = (bytes: Uint8Array, message: RegExp) =>
+      assert.throws(() => RecordingModel.fromIPC(bytes), (e: Error) => e instanceof RecordingFormatError && message.test(e.message));
+    check(new TextEncoder().encode("hello, not arrow"), /not an ElixirScope recording/);
+    const other = new Schema([new Field("x", new Int32(), false)]);
+    check(tableToIPC(new Table(other, [batchFromColumns(other, [makeData({ type: new Int32(), length: 1, nullCount: 0, data: new Int32Array([1]) })])])), /no "seq" column/);
+    const future = eventTable(sampleScript().rows, { header: { schemaVersion: 99, app: "a", command: "c", startedAt: "", node: "", dropped: 0, events: 1 } });
+    check(tableToIPC(future), /event schema 99.*update the extension/);
+    assert.ok(eventSchema().fields.length > 0);
+  });
+});

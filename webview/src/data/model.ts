@@ -1,0 +1,472 @@
+/**
+ * The webview's columnar model of a recording (event schema v1, protocol/src/events.ts).
+ *
+ * Arrow IPC bytes go in; out come one typed array per column plus what the views need to draw
+ * fast: a lane per process (ordered by its first event), calls paired with their return or
+ * exception (by `call_id`) and stacked by depth (by `parent_id`), exceptions, and the bindings
+ * of each call. No object is allocated per event, so 1M events fit in ~70 MB and load in a few
+ * hundred milliseconds. Recorded strings that are few and repeated (pid, module, function,
+ * file) are interned; `name` and `value` are decoded only when asked for.
+ */
+import { tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
+import { COLUMNS, EventKind, HEADER_METADATA_KEY, SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
+import { copyIntegers, RecordingFormatError, stringChunk, type StringChunk } from "./arrow-columns";
+import { ensureCapacity, IntList } from "./growable";
+import { Interner } from "./interner";
+
+export { RecordingFormatError } from "./arrow-columns";
+
+/** Bits of `callFlags`. */
+export const CallFlag = {
+  /** A Return event closed the call. */
+  Returned: 1,
+  /** An Exception event closed the call. */
+  Raised: 2,
+} as const;
+
+export interface Lane {
+  readonly index: number;
+  readonly pid: string;
+  /** Row of the process's first event (lanes are ordered by it). */
+  readonly firstRow: number;
+  events: number;
+  calls: number;
+  exceptions: number;
+  /** Deepest call depth in this lane (0 = top level); -1 while it has no calls. */
+  maxDepth: number;
+  /** `tracks[depth]`: the calls at that depth in start order; they never overlap. */
+  readonly tracks: IntList[];
+}
+
+export interface RecordingSummary {
+  events: number;
+  processes: number;
+  calls: number;
+  exceptions: number;
+  bindings: number;
+  dropped: number;
+}
+
+interface LazyChunk {
+  start: number;
+  name: StringChunk;
+  value: StringChunk;
+}
+
+/** Above this, call ids go into a Map instead of a dense lookup array. */
+const DENSE_CALL_ID_LIMIT = 1 << 24;
+
+export class RecordingModel {
+  /** Number of events. Column arrays may be longer (capacity); read only `[0, count)`. */
+  count = 0;
+  seq = new Float64Array(0);
+  ts = new Float64Array(0);
+  kind = new Int8Array(0);
+  /** Interned pid id, which is also the lane index. */
+  pid = new Int32Array(0);
+  module = new Int32Array(0);
+  fn = new Int32Array(0);
+  arity = new Int32Array(0);
+  callId = new Float64Array(0);
+  parentId = new Float64Array(0);
+  file = new Int32Array(0);
+  line = new Int32Array(0);
+  /** Index of the call an event belongs to; -1 when its Call event is not in the recording. */
+  callOf = new Int32Array(0);
+  /** Next binding row of the same call; -1 at the end. */
+  nextBinding = new Int32Array(0);
+
+  /** Calls (one per Call event). Arrays are indexed by call index, `[0, callCount)`. */
+  callCount = 0;
+  callRow = new Int32Array(0);
+  /** Row of the Return/Exception event; -1 while the call is open. */
+  callEndRow = new Int32Array(0);
+  callLane = new Int32Array(0);
+  callDepth = new Int32Array(0);
+  /** Call index of the caller in the same process; -1 at the top. */
+  callParent = new Int32Array(0);
+  callStart = new Float64Array(0);
+  /** End time; NaN while open (draw it to `tsMax`). */
+  callEnd = new Float64Array(0);
+  callFlags = new Int8Array(0);
+  callFirstBinding = new Int32Array(0);
+  callLastBinding = new Int32Array(0);
+
+  readonly lanes: Lane[] = [];
+  readonly exceptionRows = new IntList();
+  bindingCount = 0;
+  tsMin = Infinity;
+  tsMax = -Infinity;
+  header: RecordingHeader | undefined;
+  /** Incremented by every append; views redraw when it changes. */
+  version = 0;
+
+  readonly pids = new Interner();
+  readonly modules = new Interner();
+  readonly functions = new Interner();
+  readonly files = new Interner();
+
+  private readonly chunks: LazyChunk[] = [];
+  private denseCallIds = new Int32Array(0);
+  private readonly sparseCallIds = new Map<number, number>();
+
+  /** Reads a whole recording (Arrow IPC stream or file format). */
+  static fromIPC(bytes: Uint8Array): RecordingModel {
+    const model = new RecordingModel();
+    model.append(bytes);
+    return model;
+  }
+
+  /** Adds the events of more Arrow IPC bytes (stream or file format); returns how many. */
+  append(bytes: Uint8Array): number {
+    let table: Table;
+    try {
+      table = tableFromIPC(bytes);
+    } catch (e) {
+      throw new RecordingFormatError(`This is not an ElixirScope recording: the Arrow IPC data could not be read (${(e as Error).message}).`);
+    }
+    return this.appendTable(table);
+  }
+
+  appendTable(table: Table): number {
+    this.readHeader(table);
+    for (const { name } of COLUMNS) {
+      if (!table.schema.fields.some((f) => f.name === name)) {
+        throw new RecordingFormatError(
+          `This is not an ElixirScope recording: it has no "${name}" column (event schema v${SCHEMA_VERSION} expects ${COLUMNS.map((c) => c.name).join(", ")}).`,
+        );
+      }
+    }
+    const before = this.count;
+    for (const batch of table.batches) this.appendBatch(batch);
+    if (this.count > before) this.version++;
+    return this.count - before;
+  }
+
+  summary(): RecordingSummary {
+    return {
+      events: this.count,
+      processes: this.lanes.length,
+      calls: this.callCount,
+      exceptions: this.exceptionRows.length,
+      bindings: this.bindingCount,
+      dropped: this.header?.dropped ?? 0,
+    };
+  }
+
+  // ── strings ──────────────────────────────────────────────────────────────────────────
+
+  pidOf(row: number): string {
+    return this.pids.strings[this.pid[row]];
+  }
+  moduleOf(row: number): string {
+    return this.modules.strings[this.module[row]];
+  }
+  functionOf(row: number): string {
+    return this.functions.strings[this.fn[row]];
+  }
+  fileOf(row: number): string {
+    return this.files.strings[this.file[row]];
+  }
+  /** The variable name of a Binding event ("" otherwise). Decoded on demand. */
+  nameOf(row: number): string {
+    const c = this.chunkOf(row);
+    return c.name.textAt(row - c.start);
+  }
+  /** The recorded value (args, result, exception or bound value). Decoded on demand. */
+  valueOf(row: number): string {
+    const c = this.chunkOf(row);
+    return c.value.textAt(row - c.start);
+  }
+  /** "Sample.Ledger.deposit/3" */
+  labelOf(row: number): string {
+    return `${this.moduleOf(row)}.${this.functionOf(row)}/${this.arity[row]}`;
+  }
+
+  // ── lookups ──────────────────────────────────────────────────────────────────────────
+
+  /** Row of the event with this `seq`, or -1. */
+  rowOfSeq(seq: number): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.seq[mid];
+      if (s === seq) return mid;
+      if (s < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * The last row with `ts <= t` (-1 before the first event). Assumes `ts` does not decrease
+   * with `seq`, which holds per process and, up to scheduler skew, across processes.
+   */
+  rowAtTime(t: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid] <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  /** End time of a call, the end of the recording while it is still open. */
+  endOf(call: number): number {
+    const e = this.callEnd[call];
+    return e === e ? e : this.tsMax;
+  }
+
+  /**
+   * The call drawn at time `t` on `depth` of `lane`, or the nearest one within `tolerance`
+   * (same unit as t); -1 if none.
+   */
+  callAt(lane: number, depth: number, t: number, tolerance = 0): number {
+    const track = this.lanes[lane]?.tracks[depth];
+    if (!track || track.length === 0) return -1;
+    const i = upperBound(track.items, track.length, this.callStart, t) - 1;
+    let best = -1;
+    let bestDistance = tolerance;
+    for (const k of [i, i + 1]) {
+      if (k < 0 || k >= track.length) continue;
+      const c = track.items[k];
+      const start = this.callStart[c];
+      const end = this.endOf(c);
+      const distance = t < start ? start - t : t > end ? t - end : 0;
+      if (distance <= bestDistance) {
+        best = c;
+        bestDistance = distance;
+      }
+    }
+    return best;
+  }
+
+  /** First index in `track` whose call starts at or after `t`. */
+  firstStartingAtOrAfter(track: IntList, t: number): number {
+    return lowerBound(track.items, track.length, this.callStart, t);
+  }
+
+  /** Binding rows of a call, in recording order. */
+  bindingsOf(call: number): number[] {
+    const rows: number[] = [];
+    for (let r = this.callFirstBinding[call]; r >= 0; r = this.nextBinding[r]) rows.push(r);
+    return rows;
+  }
+
+  /** The call's callers, innermost first. */
+  ancestorsOf(call: number): number[] {
+    const out: number[] = [];
+    for (let p = this.callParent[call]; p >= 0 && out.length < 10_000; p = this.callParent[p]) out.push(p);
+    return out;
+  }
+
+  // ── ingestion ────────────────────────────────────────────────────────────────────────
+
+  private readHeader(table: Table): void {
+    const raw = table.schema.metadata.get(HEADER_METADATA_KEY);
+    if (!raw || this.header) return;
+    let header: RecordingHeader;
+    try {
+      header = JSON.parse(raw) as RecordingHeader;
+    } catch {
+      return; // A damaged header must not hide the events; the title falls back to the host's.
+    }
+    if (header.schemaVersion > SCHEMA_VERSION) {
+      throw new RecordingFormatError(
+        `This recording uses event schema ${header.schemaVersion}; this ElixirScope reads up to ${SCHEMA_VERSION}: update the extension.`,
+      );
+    }
+    this.header = header;
+  }
+
+  private grow(needed: number): void {
+    this.seq = ensureCapacity(this.seq, needed);
+    this.ts = ensureCapacity(this.ts, needed);
+    this.kind = ensureCapacity(this.kind, needed);
+    this.pid = ensureCapacity(this.pid, needed);
+    this.module = ensureCapacity(this.module, needed);
+    this.fn = ensureCapacity(this.fn, needed);
+    this.arity = ensureCapacity(this.arity, needed);
+    this.callId = ensureCapacity(this.callId, needed);
+    this.parentId = ensureCapacity(this.parentId, needed);
+    this.file = ensureCapacity(this.file, needed);
+    this.line = ensureCapacity(this.line, needed);
+    this.callOf = ensureCapacity(this.callOf, needed);
+    this.nextBinding = ensureCapacity(this.nextBinding, needed);
+  }
+
+  private growCalls(needed: number): void {
+    this.callRow = ensureCapacity(this.callRow, needed);
+    this.callEndRow = ensureCapacity(this.callEndRow, needed);
+    this.callLane = ensureCapacity(this.callLane, needed);
+    this.callDepth = ensureCapacity(this.callDepth, needed);
+    this.callParent = ensureCapacity(this.callParent, needed);
+    this.callStart = ensureCapacity(this.callStart, needed);
+    this.callEnd = ensureCapacity(this.callEnd, needed);
+    this.callFlags = ensureCapacity(this.callFlags, needed);
+    this.callFirstBinding = ensureCapacity(this.callFirstBinding, needed);
+    this.callLastBinding = ensureCapacity(this.callLastBinding, needed);
+  }
+
+  private appendBatch(batch: RecordBatch): void {
+    const n = batch.numRows;
+    if (n === 0) return;
+    const at = this.count;
+    this.grow(at + n);
+    const col = (name: string) => batch.getChild(name)!.data[0];
+    copyIntegers(col("seq"), "seq", this.seq, at);
+    copyIntegers(col("ts"), "ts", this.ts, at);
+    copyIntegers(col("kind"), "kind", this.kind, at);
+    copyIntegers(col("arity"), "arity", this.arity, at);
+    copyIntegers(col("call_id"), "call_id", this.callId, at);
+    copyIntegers(col("parent_id"), "parent_id", this.parentId, at);
+    copyIntegers(col("line"), "line", this.line, at);
+    const pid = stringChunk(col("pid"), "pid");
+    const mod = stringChunk(col("module"), "module");
+    const fun = stringChunk(col("function"), "function");
+    const file = stringChunk(col("file"), "file");
+    this.chunks.push({ start: at, name: stringChunk(col("name"), "name"), value: stringChunk(col("value"), "value") });
+    // Sized for the worst case (every event a call) once per batch instead of per call.
+    this.growCalls(this.callCount + n);
+
+    for (let j = 0; j < n; j++) {
+      const i = at + j;
+      const t = this.ts[i];
+      if (t < this.tsMin) this.tsMin = t;
+      if (t > this.tsMax) this.tsMax = t;
+      const laneIndex = (this.pid[i] = pid.internAt(j, this.pids));
+      const lane = laneIndex < this.lanes.length ? this.lanes[laneIndex] : this.newLane(laneIndex, i);
+      lane.events++;
+      this.nextBinding[i] = -1;
+      const kind = this.kind[i];
+      if (kind === EventKind.Call) {
+        this.module[i] = mod.internAt(j, this.modules);
+        this.fn[i] = fun.internAt(j, this.functions);
+        this.file[i] = file.internAt(j, this.files);
+        this.callOf[i] = this.addCall(i, lane);
+        continue;
+      }
+      const call = this.lookupCall(this.callId[i]);
+      this.callOf[i] = call;
+      if (call >= 0) {
+        // Events of one call name the same function: reuse the Call row's ids.
+        const r = this.callRow[call];
+        this.module[i] = this.module[r];
+        this.fn[i] = this.fn[r];
+        this.file[i] = this.file[r];
+      } else {
+        this.module[i] = mod.internAt(j, this.modules);
+        this.fn[i] = fun.internAt(j, this.functions);
+        this.file[i] = file.internAt(j, this.files);
+      }
+      if (kind === EventKind.Return || kind === EventKind.Exception) {
+        if (kind === EventKind.Exception) {
+          this.exceptionRows.push(i);
+          lane.exceptions++;
+        }
+        if (call >= 0 && this.callEndRow[call] < 0) {
+          this.callEndRow[call] = i;
+          this.callEnd[call] = t;
+          this.callFlags[call] = kind === EventKind.Exception ? CallFlag.Raised : CallFlag.Returned;
+        }
+      } else if (kind === EventKind.Binding) {
+        this.bindingCount++;
+        if (call >= 0) {
+          const last = this.callLastBinding[call];
+          if (last < 0) this.callFirstBinding[call] = i;
+          else this.nextBinding[last] = i;
+          this.callLastBinding[call] = i;
+        }
+      }
+    }
+    this.count = at + n;
+  }
+
+  private newLane(index: number, row: number): Lane {
+    const lane: Lane = { index, pid: this.pids.strings[index], firstRow: row, events: 0, calls: 0, exceptions: 0, maxDepth: -1, tracks: [] };
+    this.lanes.push(lane);
+    return lane;
+  }
+
+  private addCall(row: number, lane: Lane): number {
+    const c = this.callCount++;
+    const parent = this.parentId[row] > 0 ? this.lookupCall(this.parentId[row]) : -1;
+    const sameLaneParent = parent >= 0 && this.callLane[parent] === lane.index ? parent : -1;
+    const depth = sameLaneParent >= 0 ? this.callDepth[sameLaneParent] + 1 : 0;
+    this.callRow[c] = row;
+    this.callEndRow[c] = -1;
+    this.callLane[c] = lane.index;
+    this.callDepth[c] = depth;
+    this.callParent[c] = sameLaneParent;
+    this.callStart[c] = this.ts[row];
+    this.callEnd[c] = NaN;
+    this.callFlags[c] = 0;
+    this.callFirstBinding[c] = -1;
+    this.callLastBinding[c] = -1;
+    this.registerCall(this.callId[row], c);
+    while (lane.tracks.length <= depth) lane.tracks.push(new IntList(64));
+    lane.tracks[depth].push(c);
+    lane.calls++;
+    if (depth > lane.maxDepth) lane.maxDepth = depth;
+    return c;
+  }
+
+  private registerCall(id: number, call: number): void {
+    if (id >= 0 && id < DENSE_CALL_ID_LIMIT && Number.isInteger(id)) {
+      if (id >= this.denseCallIds.length) {
+        const old = this.denseCallIds.length;
+        this.denseCallIds = ensureCapacity(this.denseCallIds, id + 1);
+        this.denseCallIds.fill(-1, old);
+      }
+      this.denseCallIds[id] = call;
+    } else {
+      this.sparseCallIds.set(id, call);
+    }
+  }
+
+  private lookupCall(id: number): number {
+    if (id >= 0 && id < DENSE_CALL_ID_LIMIT && Number.isInteger(id)) {
+      return id < this.denseCallIds.length ? this.denseCallIds[id] : -1;
+    }
+    return this.sparseCallIds.get(id) ?? -1;
+  }
+
+  private chunkOf(row: number): LazyChunk {
+    if (row < 0 || row >= this.count) throw new RangeError(`event row ${row} is outside the recording (0..${this.count - 1})`);
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.chunks[mid].start <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.chunks[lo];
+  }
+}
+
+/** First k in [0, n) with key[items[k]] > t. */
+function upperBound(items: Int32Array, n: number, key: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key[items[mid]] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First k in [0, n) with key[items[k]] >= t. */
+function lowerBound(items: Int32Array, n: number, key: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key[items[mid]] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
