@@ -12,10 +12,12 @@ export const COMMANDS = {
   "elixirScope.recordSession": (d: Deps) => d.controller.recordSession(),
   "elixirScope.stopRecording": (d: Deps) => d.controller.stop(),
   "elixirScope.showTimeline": (d: Deps) => d.panel.show(),
-} satisfies Record<string, (d: Deps) => unknown>;
+  "elixirScope.saveRecording": (d: Deps, uri?: vscode.Uri) => d.controller.save(uri),
+  "elixirScope.openRecording": (d: Deps, uri?: vscode.Uri) => d.controller.open(uri),
+} satisfies Record<string, (d: Deps, uri?: vscode.Uri) => unknown>;
 
 export function registerCommands(context: vscode.ExtensionContext, deps: Deps): void {
   for (const [id, run] of Object.entries(COMMANDS)) {
-    context.subscriptions.push(vscode.commands.registerCommand(id, () => run(deps)));
+    context.subscriptions.push(vscode.commands.registerCommand(id, (uri?: vscode.Uri) => run(deps, uri instanceof vscode.Uri ? uri : undefined)));
   }
 }

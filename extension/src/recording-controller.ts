@@ -7,7 +7,7 @@ import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanResult } from "../../protocol/src/lsp";
 import type { RecordingHeader } from "../../protocol/src/events";
 import { RecorderError, RecordingSession } from "./recorder/session";
-import { encodeRecording } from "./recorder/recording-file";
+import { decodeRecording, encodeRecording } from "./recorder/recording-file";
 import { RecordingIndex } from "./recorder/recording-index";
 
 export interface Recording {
@@ -15,7 +15,8 @@ export interface Recording {
   bytes: Uint8Array;
   header: RecordingHeader;
   index: RecordingIndex;
-  folder: vscode.WorkspaceFolder;
+  /** The workspace folder it was recorded in (undefined for a file opened from elsewhere). */
+  folder: vscode.WorkspaceFolder | undefined;
 }
 
 export class RecordingController implements vscode.Disposable {
@@ -57,6 +58,49 @@ export class RecordingController implements vscode.Disposable {
       return undefined;
     } finally {
       this.session = undefined;
+    }
+  }
+
+  /** Saves the current recording as an Arrow IPC file (the format the CLI and webview read). */
+  async save(target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const recording = this.current;
+    if (!recording) {
+      void vscode.window.showInformationMessage("There is no recording to save yet: run ElixirScope: Record Session first.");
+      return undefined;
+    }
+    const uri =
+      target ??
+      (await vscode.window.showSaveDialog({
+        defaultUri: vscode.Uri.joinPath(recording.folder?.uri ?? vscode.Uri.file("."), `${recording.header.app}.arrow`),
+        filters: { "ElixirScope recording": ["arrow"] },
+      }));
+    if (!uri) return undefined;
+    await vscode.workspace.fs.writeFile(uri, recording.bytes);
+    return uri;
+  }
+
+  /** Opens a saved recording and makes it the current one. */
+  async open(source?: vscode.Uri): Promise<Recording | undefined> {
+    const uri =
+      source ??
+      (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { "ElixirScope recording": ["arrow"] } }))?.[0];
+    if (!uri) return undefined;
+    try {
+      const bytes = await vscode.workspace.fs.readFile(uri);
+      const { header, table } = decodeRecording(bytes);
+      const recording: Recording = {
+        bytes,
+        header: header ?? {
+          schemaVersion: 1, app: uri.path.split("/").pop() ?? "recording", command: "", startedAt: "", node: "", dropped: 0, events: table.numRows,
+        },
+        index: RecordingIndex.fromTable(table),
+        folder: vscode.workspace.getWorkspaceFolder(uri),
+      };
+      this.finish(recording, `Opened ${uri.fsPath}`);
+      return recording;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Could not open ${uri.fsPath}: ${(e as Error).message}`);
+      return undefined;
     }
   }
 
@@ -111,12 +155,16 @@ export class RecordingController implements vscode.Disposable {
       index: RecordingIndex.fromBatches(result.ring.all()),
       folder,
     };
+    this.finish(recording, `Recorded "${command}" (exit code ${result.exitCode}).`);
+    return recording;
+  }
+
+  private finish(recording: Recording, what: string): void {
     this.current = recording;
-    this.status.text = `$(debug-stackframe) ElixirScope: ${result.header.events} events · ${result.header.dropped} dropped`;
-    this.status.tooltip = `Recorded "${command}" (exit code ${result.exitCode}). Click to show the timeline.`;
+    this.status.text = `$(debug-stackframe) ElixirScope: ${recording.header.events} events · ${recording.header.dropped} dropped`;
+    this.status.tooltip = `${what} Click to show the timeline.`;
     this.status.command = "elixirScope.showTimeline";
     this.changed.fire(recording);
-    return recording;
   }
 
   private idle(): void {

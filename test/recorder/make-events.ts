@@ -1,5 +1,5 @@
 /** Builds schema-v1 event batches in TypeScript, for tests that need Arrow bytes. */
-import { makeTable, tableToIPC, vectorFromArray, Int8, Int32, Int64, Utf8 } from "apache-arrow";
+import { makeVector, tableToIPC, vectorFromArray, Table as ArrowTable, Int8, Int32, Int64, Utf8 } from "apache-arrow";
 import type { Table } from "apache-arrow";
 
 export interface TestEvent {
@@ -20,19 +20,19 @@ export interface TestEvent {
 
 export function eventsTable(events: TestEvent[]): Table {
   const col = <K extends keyof TestEvent>(k: K) => events.map((e) => e[k]);
-  const big = (k: "seq" | "ts" | "call_id" | "parent_id") => BigInt64Array.from(events.map((e) => BigInt(e[k])));
-  return makeTable({
+  const big = (k: "seq" | "ts" | "call_id" | "parent_id") => makeVector(BigInt64Array.from(events.map((e) => BigInt(e[k]))));
+  return new ArrowTable({
     seq: big("seq"),
     ts: big("ts"),
-    kind: Int8Array.from(col("kind")),
+    kind: makeVector(Int8Array.from(col("kind"))),
     pid: vectorFromArray(col("pid"), new Utf8()),
     module: vectorFromArray(col("module"), new Utf8()),
     function: vectorFromArray(col("function"), new Utf8()),
-    arity: Int32Array.from(col("arity")),
+    arity: makeVector(Int32Array.from(col("arity"))),
     call_id: big("call_id"),
     parent_id: big("parent_id"),
     file: vectorFromArray(col("file"), new Utf8()),
-    line: Int32Array.from(col("line")),
+    line: makeVector(Int32Array.from(col("line"))),
     name: vectorFromArray(col("name"), new Utf8()),
     value: vectorFromArray(col("value"), new Utf8()),
   });
