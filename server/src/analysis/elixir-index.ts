@@ -39,17 +39,44 @@ export function indexSource(parser: Parser, text: string): FileIndex {
 /** Indexes an already parsed file (the language server keeps trees for incremental reparses). */
 export function indexTree(tree: Tree): FileIndex {
   const modules: ModuleDef[] = [];
-  for (const node of named(tree.rootNode)) {
-    const m = moduleDefinition(node, null);
-    if (m) modules.push(m);
-  }
+  collectModules(named(tree.rootNode), null, modules);
   return { modules, hasErrors: tree.rootNode.hasError };
 }
 
+/**
+ * Module definitions among `nodes`. While the user types, tree-sitter often wraps the rest of a
+ * module in an ERROR node and leaves `defmodule X` without its do-block; we take the ERROR
+ * node that follows as the body, so the outline and the plan survive half-written code.
+ */
+function collectModules(nodes: SyntaxNode[], parent: string | null, out: ModuleDef[]): void {
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    if (node.type === "ERROR") {
+      collectModules(named(node), parent, out);
+      continue;
+    }
+    if (node.type !== "call") continue;
+    const parts = callParts(node);
+    const next = nodes[i + 1];
+    const recovered = !parts.doBlock && next?.type === "ERROR" ? next : null;
+    const m = moduleDefinition(node, parent, parts, recovered);
+    if (!m) continue;
+    out.push(m);
+    if (recovered) i++; // Consumed as the module's body.
+  }
+}
+
 /** A `defmodule`/`defprotocol`/`defimpl` call as a module, or null for anything else. */
-function moduleDefinition(node: SyntaxNode, parent: string | null, parts?: CallParts): ModuleDef | null {
+function moduleDefinition(
+  node: SyntaxNode,
+  parent: string | null,
+  parts?: CallParts,
+  /** An ERROR node right after a `defmodule X` that has no do-block: its likely body. */
+  recovered?: SyntaxNode | null,
+): ModuleDef | null {
   if (node.type !== "call") return null;
-  const { target, args, doBlock } = parts ?? callParts(node);
+  const { target, args, doBlock: written } = parts ?? callParts(node);
+  const doBlock = written ?? recovered ?? null;
   const kind = target?.type === "identifier" ? MODULE_KINDS[target.text] : undefined;
   const nameNode = args?.firstNamedChild;
   if (!kind || !args || !nameNode) return null;
@@ -58,7 +85,7 @@ function moduleDefinition(node: SyntaxNode, parent: string | null, parts?: CallP
   const builder = new ModuleBuilder({
     name,
     kind,
-    range: rangeOf(node),
+    range: recovered && !written ? { start: rangeOf(node).start, end: rangeOf(recovered).end } : rangeOf(node),
     nameRange: rangeOf(nameNode),
     uses: [],
     behaviours: [],
@@ -100,6 +127,8 @@ class ModuleBuilder {
     for (const node of named(block)) {
       if (node.type === "unary_operator") this.addAttribute(node);
       else if (node.type === "call") this.addCall(node, describe);
+      // Definitions tree-sitter could not fit into the grammar still belong to this module.
+      else if (node.type === "ERROR") this.addBody(node, describe);
     }
   }
 

@@ -77,8 +77,9 @@ export class IncrementalDocument {
     if (line >= this.lineStarts.length) return this.content.length;
     if (line < 0) return 0;
     const start = this.lineStarts[line];
-    const next = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1] : this.content.length;
-    return Math.min(start + Math.max(0, character), next);
+    let end = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1] - 1 : this.content.length;
+    if (end > start && this.content[end - 1] === "\r") end--; // "\r\n": the line ends before "\r".
+    return Math.min(start + Math.max(0, character), end);
   }
 
   /** tree-sitter point of an offset (rows split at "\n"; columns in UTF-16 units, like offsets). */
