@@ -1,0 +1,338 @@
+defmodule ElixirScope.Agent.Collector do
+  @moduledoc false
+  # Owns the recording session: the socket to the recorder, the handshake (HELLO → PLAN →
+  # instrument → READY), the drain loop (every `@drain_ms`: take events in seq order, format
+  # them, encode Arrow IPC, send EVENTS), STATS every second, and the end (STOP from the
+  # recorder, VM halt, application shutdown): restore code if the node lives on, flush
+  # everything, STATS, BYE, close.
+  #
+  # Nothing here is on the hot path; instrumented code never calls or waits for this process.
+
+  use GenServer
+
+  alias ElixirScope.Agent.{Arrow, Drain, Events, Instrumenter, JSON, Store, Value}
+
+  @drain_ms 10
+  @stats_ms 1_000
+  @protocol 1
+  @version Mix.Project.config()[:version]
+
+  # Frame types (protocol/src/wire.ts).
+  @hello 1
+  @plan 2
+  @ready 3
+  @events 4
+  @log 5
+  @stats 6
+  @bye 7
+  @stop 8
+
+  @max_frame 64 * 1024 * 1024
+
+  def start_link(opts), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
+
+  @doc """
+  Connects to the recorder and runs the handshake. Options: `:port` (required), `:secret`,
+  `:host` (default 127.0.0.1), `:connect_timeout`, `:plan_timeout` (ms).
+  Returns `{:ok, ready}` once the planned modules are instrumented, or `{:error, reason}`.
+  """
+  def start_session(opts), do: GenServer.call(__MODULE__, {:start_session, opts}, :infinity)
+
+  @doc "Ends the session: flushes, STATS, BYE. `restore: true` also restores the original code."
+  def finish(reason, opts \\ []), do: GenServer.call(__MODULE__, {:finish, reason, opts}, Keyword.get(opts, :timeout, 20_000))
+
+  @doc "Whether a session is running."
+  def active?, do: GenServer.call(__MODULE__, :active?)
+
+  @impl true
+  def init(_opts) do
+    # So that an application shutdown (System.stop/0) still flushes in terminate/2.
+    Process.flag(:trap_exit, true)
+    {:ok, %{session: nil}}
+  end
+
+  @impl true
+  def handle_call({:start_session, _opts}, _from, %{session: s} = state) when s != nil,
+    do: {:reply, {:error, "a recording session is already running"}, state}
+
+  def handle_call({:start_session, opts}, _from, state) do
+    case handshake(opts) do
+      {:ok, session, ready} ->
+        Process.send_after(self(), :drain, @drain_ms)
+        Process.send_after(self(), :stats, @stats_ms)
+        {:reply, {:ok, ready}, %{state | session: session}}
+
+      {:error, reason} ->
+        {:reply, {:error, reason}, state}
+    end
+  end
+
+  def handle_call({:finish, _reason, _opts}, _from, %{session: nil} = state), do: {:reply, :ok, state}
+
+  def handle_call({:finish, reason, opts}, _from, %{session: s} = state) do
+    end_session(s, reason, Keyword.get(opts, :restore, false))
+    {:reply, :ok, %{state | session: nil}}
+  end
+
+  def handle_call(:active?, _from, state), do: {:reply, state.session != nil, state}
+
+  @impl true
+  def handle_info(:drain, %{session: nil} = state), do: {:noreply, state}
+
+  def handle_info(:drain, %{session: s} = state) do
+    s = drain(s, false)
+    Process.send_after(self(), :drain, @drain_ms)
+    {:noreply, %{state | session: s}}
+  end
+
+  def handle_info(:stats, %{session: nil} = state), do: {:noreply, state}
+
+  def handle_info(:stats, %{session: s} = state) do
+    send_stats(s)
+    Process.send_after(self(), :stats, @stats_ms)
+    {:noreply, state}
+  end
+
+  def handle_info({:tcp, sock, <<@stop, _::binary>>}, %{session: %{socket: sock} = s} = state) do
+    end_session(s, "stopped by the recorder", true)
+    {:noreply, %{state | session: nil}}
+  end
+
+  def handle_info({:tcp, sock, _other}, %{session: %{socket: sock}} = state) do
+    :inet.setopts(sock, active: :once)
+    {:noreply, state}
+  end
+
+  def handle_info({:tcp_closed, sock}, %{session: %{socket: sock} = s} = state) do
+    # The recorder went away: stop recording and take the instrumentation out again.
+    disable()
+    Instrumenter.restore(s.loaded)
+    warn("ElixirScope: the recorder closed the connection; recording stopped, original code restored.")
+    {:noreply, %{state | session: nil}}
+  end
+
+  def handle_info({:tcp_error, sock, _}, %{session: %{socket: sock}} = state),
+    do: handle_info({:tcp_closed, sock}, state)
+
+  def handle_info(_msg, state), do: {:noreply, state}
+
+  @impl true
+  def terminate(_reason, %{session: s}) when s != nil do
+    end_session(s, "agent shutting down", false)
+  catch
+    _, _ -> :ok
+  end
+
+  def terminate(_reason, _state), do: :ok
+
+  ## Handshake
+
+  defp handshake(opts) do
+    host = Keyword.get(opts, :host, {127, 0, 0, 1})
+    port = Keyword.fetch!(opts, :port)
+
+    sock_opts = [
+      :binary,
+      packet: 4,
+      packet_size: @max_frame,
+      active: false,
+      nodelay: true,
+      send_timeout: 10_000,
+      send_timeout_close: true
+    ]
+
+    with {:connect, {:ok, sock}} <-
+           {:connect, :gen_tcp.connect(host, port, sock_opts, Keyword.get(opts, :connect_timeout, 5_000))},
+         :ok <- send_frame(sock, @hello, JSON.encode(hello(Keyword.get(opts, :secret, "")))),
+         {:ok, plan} <- recv_plan(sock, Keyword.get(opts, :plan_timeout, 30_000)) do
+      start_recording(sock, plan)
+    else
+      {:connect, {:error, reason}} -> {:error, "could not connect to the recorder on port #{port}: #{:inet.format_error(reason)}"}
+      {:error, reason} when is_binary(reason) -> {:error, reason}
+      {:error, reason} -> {:error, "handshake failed: #{inspect(reason)}"}
+    end
+  end
+
+  defp hello(secret) do
+    %{
+      secret: secret,
+      protocol: @protocol,
+      agent_version: @version,
+      node: Atom.to_string(node()),
+      otp_release: List.to_string(:erlang.system_info(:otp_release)),
+      elixir_version: System.version(),
+      os_pid: System.pid()
+    }
+  end
+
+  defp recv_plan(sock, timeout) do
+    case :gen_tcp.recv(sock, 0, timeout) do
+      {:ok, <<@plan, json::binary>>} ->
+        case JSON.decode(json) do
+          {:ok, %{"modules" => modules} = plan} when is_list(modules) -> {:ok, plan}
+          {:ok, _} -> close(sock, "the PLAN has no module list")
+          {:error, why} -> close(sock, "the PLAN is not valid JSON (#{why})")
+        end
+
+      {:ok, <<type, _::binary>>} ->
+        close(sock, "expected PLAN from the recorder, got frame type #{type}")
+
+      {:error, :closed} ->
+        {:error, "the recorder closed the connection (wrong ELIXIR_SCOPE_SECRET?)"}
+
+      {:error, :timeout} ->
+        close(sock, "no PLAN from the recorder within #{div(timeout, 1000)} s")
+
+      {:error, reason} ->
+        close(sock, "reading the PLAN failed: #{inspect(reason)}")
+    end
+  end
+
+  defp close(sock, reason) do
+    :gen_tcp.close(sock)
+    {:error, reason}
+  end
+
+  defp start_recording(sock, plan) do
+    values = values(plan["values"])
+    lib_dir = if is_binary(plan["lib_dir"]), do: plan["lib_dir"], else: ""
+    ref = Store.atomics()
+    reset_store(ref)
+    base = :erlang.unique_integer([:monotonic])
+    t0 = :os.perf_counter()
+    {loaded, skipped, _next} = Instrumenter.instrument(plan["modules"], lib_dir, next_site())
+
+    ready = %{
+      instrumented: Enum.map(loaded, &%{module: &1.name, functions: length(&1.functions)}),
+      skipped: Enum.map(skipped, fn {name, reason} -> %{module: to_string(name), reason: reason} end)
+    }
+
+    :atomics.put(ref, Store.index(:on), 1)
+
+    case send_frame(sock, @ready, JSON.encode(ready)) do
+      :ok ->
+        :inet.setopts(sock, active: :once)
+
+        session = %{
+          socket: sock,
+          loaded: loaded,
+          values: values,
+          ctx: Events.context(base, t0, values),
+          drain: Drain.new(),
+          sent: 0,
+          late_logged: 0,
+          rows_per_frame: min(16_384, div(32 * 1024 * 1024, values.max_chars * 4 + 256))
+        }
+
+        {:ok, session, ready}
+
+      {:error, reason} ->
+        disable()
+        Instrumenter.restore(loaded)
+        {:error, "sending READY failed: #{inspect(reason)}"}
+    end
+  end
+
+  defp values(%{} = v) do
+    d = Value.default_opts()
+
+    %{
+      max_chars: pos(v["max_chars"], d.max_chars),
+      max_items: pos(v["max_items"], d.max_items),
+      max_depth: pos(v["max_depth"], d.max_depth)
+    }
+  end
+
+  defp values(_), do: Value.default_opts()
+
+  defp pos(n, _default) when is_integer(n) and n > 0, do: n
+  defp pos(_, default), do: default
+
+  # Sites are numbered across sessions so that a stale event can never name a wrong site.
+  defp next_site do
+    case :ets.last(Store.sites_table()) do
+      :"$end_of_table" -> 1
+      _ -> (:ets.foldl(fn {s, _}, m -> max(s, m) end, 0, Store.sites_table())) + 1
+    end
+  end
+
+  defp reset_store(ref) do
+    :atomics.put(ref, Store.index(:on), 0)
+    :ets.delete_all_objects(Store.events_table())
+    :atomics.put(ref, Store.index(:pending), 0)
+    :atomics.put(ref, Store.index(:dropped), 0)
+  end
+
+  defp disable do
+    case Store.atomics() do
+      nil -> :ok
+      ref -> :atomics.put(ref, Store.index(:on), 0)
+    end
+  end
+
+  ## Draining and sending
+
+  defp drain(s, final?) do
+    {events, drain} = Drain.run(s.drain, final: final?)
+    s = %{s | drain: drain}
+    s = maybe_log_late(s)
+    send_events(s, events)
+  end
+
+  defp send_events(s, []), do: s
+
+  defp send_events(s, events) do
+    {rows, ctx} =
+      Enum.map_reduce(events, s.ctx, fn {_seq, pid, ev}, ctx -> Events.to_row(ev, pid, ctx) end)
+
+    rows
+    |> Enum.chunk_every(s.rows_per_frame)
+    |> Enum.each(fn chunk -> send_frame(s.socket, @events, Arrow.stream(Events.schema(), chunk)) end)
+
+    %{s | ctx: ctx, sent: s.sent + length(rows)}
+  end
+
+  defp maybe_log_late(s) do
+    late = Drain.late(s.drain)
+
+    if late > s.late_logged do
+      send_log(s, "warning", "some events were sent out of capture order: a process held its events back too long")
+      %{s | late_logged: late}
+    else
+      s
+    end
+  end
+
+  defp send_stats(s) do
+    dropped =
+      case Store.atomics() do
+        nil -> 0
+        ref -> :atomics.get(ref, Store.index(:dropped))
+      end
+
+    send_frame(s.socket, @stats, JSON.encode(%{events: s.sent, dropped: dropped}))
+  end
+
+  defp send_log(s, level, message), do: send_frame(s.socket, @log, JSON.encode(%{level: level, message: message}))
+
+  defp end_session(s, reason, restore?) do
+    not_restored = if restore?, do: Instrumenter.restore(s.loaded), else: []
+
+    if not_restored != [] do
+      send_log(s, "warning", "original code not restored (still running): #{Enum.join(not_restored, ", ")}")
+    end
+
+    s = drain(s, true)
+    disable()
+    send_stats(s)
+    send_frame(s.socket, @bye, JSON.encode(%{reason: reason}))
+    # Shut down the sending side only after the driver's queue is written out, then close.
+    :gen_tcp.shutdown(s.socket, :write)
+    :gen_tcp.close(s.socket)
+    :ok
+  end
+
+  defp send_frame(sock, type, payload), do: :gen_tcp.send(sock, [type | payload])
+
+  defp warn(line), do: IO.puts(:stderr, line)
+end

@@ -1,0 +1,217 @@
+defmodule ElixirScope.Agent.Drain do
+  @moduledoc false
+  # Takes events out of the store in capture (seq) order across the whole recording.
+  #
+  # Events reach the table in per-process chunks, so a chunk flushed now may hold seqs smaller
+  # than events already in the table. Each process with unflushed events publishes, in its
+  # ordering slot, a number below all their seqs (`ElixirScope.Agent.Runtime`). A drain:
+  #
+  #   1. reads W = a fresh unique integer: every seq <= W has been handed out;
+  #   2. reads the slots: M = the smallest bound of any unflushed buffer;
+  #   3. takes every chunk from the table;
+  #   4. releases, in seq order, the events below min(W + 1, M) and holds back the rest.
+  #
+  # A process that waits (in `receive`) inside an instrumented call keeps its buffer and would
+  # hold everything back: after `@stuck_ms` its buffer is read with `Process.info/2` while it is
+  # `:waiting` (so it cannot be in the middle of adding an event), those events are released,
+  # and the process stops counting for M while its reduction count shows it has not run since.
+  # When it flushes later, the events already released are dropped from its chunk.
+
+  alias ElixirScope.Agent.{Runtime, Store}
+
+  @stuck_ms 50
+  @max_held 200_000
+  @full_check_every 100
+
+  defstruct held: [],
+            shipped_upto: %{},
+            stolen: %{},
+            stuck: %{},
+            last_seq: nil,
+            late: 0,
+            drains: 0
+
+  def new, do: %__MODULE__{}
+
+  @doc """
+  One drain. Returns `{events, state}` where events are `{seq, pid, raw_event}` in seq order.
+  With `final: true` every buffered event of every live process is taken and nothing is held.
+  """
+  def run(%__MODULE__{} = st, opts \\ []) do
+    final? = Keyword.get(opts, :final, false)
+    now = System.monotonic_time(:millisecond)
+
+    case Store.atomics() do
+      nil ->
+        {[], st}
+
+      ref ->
+        w = :erlang.unique_integer([:monotonic])
+        open = scan_slots(ref, st.drains)
+        incoming = take_chunks(ref, st.shipped_upto)
+        st = %{st | drains: st.drains + 1}
+        # Forget processes whose buffer was flushed: their chunk was taken just now.
+        open_pids = MapSet.new(open, fn {_slot, pid, _v} -> pid end)
+        st = %{st | stolen: Map.take(st.stolen, MapSet.to_list(open_pids))}
+        st = %{st | shipped_upto: Map.take(st.shipped_upto, MapSet.to_list(open_pids))}
+
+        {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, st)
+        incoming = :lists.merge(:lists.sort(incoming), :lists.sort(stolen_events))
+        all = :lists.merge(st.held, incoming)
+
+        {ship, held} =
+          cond do
+            final? -> {all, []}
+            true -> Enum.split_with(all, fn {seq, _, _} -> seq < bound end)
+          end
+
+        # Bounded memory: if one process holds everything back for too long, give up on order.
+        {ship, held} = if length(held) > @max_held, do: {all, []}, else: {ship, held}
+        st = count_late(ship, %{st | held: held})
+        {ship, st}
+    end
+  end
+
+  @doc "Events released out of order so far (0 unless the hold-back limit was hit)."
+  def late(%__MODULE__{late: late}), do: late
+
+  defp count_late([], st), do: st
+
+  defp count_late([{first, _, _} | _] = ship, st) do
+    {last, _, _} = List.last(ship)
+    late = if st.last_seq != nil and first < st.last_seq, do: st.late + 1, else: st.late
+    %{st | last_seq: max(last, st.last_seq || last), late: late}
+  end
+
+  # {slot, pid, bound} for every slot with an open buffer; frees the slots of dead processes.
+  defp scan_slots(ref, drains) do
+    base = Store.index(:slot_base)
+    full? = rem(drains, @full_check_every) == 0
+
+    :ets.foldl(
+      fn {slot, pid}, acc ->
+        v = :atomics.get(ref, base + slot)
+
+        cond do
+          (v != 0 or full?) and not Process.alive?(pid) ->
+            # Its unflushed events died with it (a process killed inside instrumented code).
+            :atomics.put(ref, base + slot, 0)
+            :ets.delete(Store.slots_table(), slot)
+            :ets.insert(Store.free_table(), {slot})
+            acc
+
+          v != 0 ->
+            [{slot, pid, v} | acc]
+
+          true ->
+            acc
+        end
+      end,
+      [],
+      Store.slots_table()
+    )
+  end
+
+  defp take_chunks(ref, shipped_upto) do
+    take_chunks(ref, shipped_upto, :ets.first(Store.events_table()), [])
+  end
+
+  defp take_chunks(_ref, _shipped, :"$end_of_table", acc), do: acc
+
+  defp take_chunks(ref, shipped, key, acc) do
+    tab = Store.events_table()
+    next = :ets.next(tab, key)
+
+    acc =
+      case :ets.take(tab, key) do
+        [{_, pid, words, _n, evs}] ->
+          :atomics.sub(ref, Store.index(:pending), words)
+          upto = Map.get(shipped, pid, nil)
+          add_events(evs, pid, upto, acc)
+
+        [] ->
+          acc
+      end
+
+    take_chunks(ref, shipped, next, acc)
+  end
+
+  defp add_events([], _pid, _upto, acc), do: acc
+
+  defp add_events([ev | rest], pid, upto, acc) do
+    seq = :erlang.element(2, ev)
+
+    if upto != nil and seq <= upto,
+      do: add_events(rest, pid, upto, acc),
+      else: add_events(rest, pid, upto, [{seq, pid, ev} | acc])
+  end
+
+  defp bound_and_steal(open, w, now, final?, st) do
+    stuck = Map.new(open, fn {slot, _pid, v} -> {slot, since(st.stuck, slot, v, now)} end)
+    st = %{st | stuck: stuck}
+
+    Enum.reduce(open, {[], w + 1, st}, fn {slot, pid, v}, {evs, bound, st} ->
+      {_, since} = Map.fetch!(stuck, slot)
+
+      cond do
+        final? ->
+          {stolen, st} = steal(pid, st, true)
+          {stolen ++ evs, bound, st}
+
+        Map.has_key?(st.stolen, pid) ->
+          case Process.info(pid, :reductions) do
+            {:reductions, r} when r == :erlang.map_get(pid, st.stolen) ->
+              {evs, bound, st}
+
+            _ ->
+              # It ran since: take what it added if it is waiting again, else hold back.
+              case steal(pid, st, false) do
+                {:busy, st} -> {evs, min(bound, Map.get(st.shipped_upto, pid, v) + 1), st}
+                {stolen, st} -> {stolen ++ evs, bound, st}
+              end
+          end
+
+        now - since >= @stuck_ms ->
+          case steal(pid, st, false) do
+            {:busy, st} -> {evs, min(bound, v), st}
+            {stolen, st} -> {stolen ++ evs, bound, st}
+          end
+
+        true ->
+          {evs, min(bound, v), st}
+      end
+    end)
+  end
+
+  defp since(stuck, slot, v, now) do
+    case stuck do
+      %{^slot => {^v, since}} -> {v, since}
+      _ -> {v, now}
+    end
+  end
+
+  # Reads a process's unflushed buffer. Only while it waits in `receive` (then it cannot be
+  # half-way through recording an event), unless `force` (the final drain).
+  defp steal(pid, st, force) do
+    case Process.info(pid, [:status, :reductions, :dictionary]) do
+      [status: status, reductions: r, dictionary: dict] when status == :waiting or force ->
+        upto = Map.get(st.shipped_upto, pid)
+
+        evs =
+          case List.keyfind(dict, Runtime.buffer_key(), 0) do
+            {_, {_n, _w, buffered}} -> add_events(buffered, pid, upto, [])
+            _ -> []
+          end
+
+        max_seq = Enum.reduce(evs, upto || 0, fn {seq, _, _}, m -> max(seq, m) end)
+        shipped = if evs == [] and upto == nil, do: st.shipped_upto, else: Map.put(st.shipped_upto, pid, max_seq)
+        {evs, %{st | shipped_upto: shipped, stolen: Map.put(st.stolen, pid, r)}}
+
+      nil ->
+        {[], st}
+
+      _ ->
+        {:busy, st}
+    end
+  end
+end

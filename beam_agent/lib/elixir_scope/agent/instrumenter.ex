@@ -1,0 +1,226 @@
+defmodule ElixirScope.Agent.Instrumenter do
+  @moduledoc false
+  # Runtime instrumentation of compiled modules: finds `<lib_dir>/*/ebin/Elixir.<Module>.beam`,
+  # reads its abstract code from the debug info, rewrites it (`ElixirScope.Agent.Rewriter`),
+  # compiles it with the original source path, Elixir debug info, docs and checker chunks, and
+  # hot-loads it under the original .beam path (so `:code.which/1`, `Code.fetch_docs/1` and a
+  # no-op `mix compile` keep working). `restore/1` loads the original binaries back.
+
+  alias ElixirScope.Agent.{Events, Rewriter}
+
+  # Functions that `use GenServer`, `defexception` & co. inject are marked in the Elixir debug
+  # info with a `:context`; they are never what the user wants to see.
+  @extra_chunks [~c"Docs", ~c"ExCk"]
+
+  defmodule Loaded do
+    @moduledoc false
+    defstruct [:module, :name, :path, :original, :functions]
+  end
+
+  @doc """
+  Instruments each `%{"module" => name, "functions" => nil | [%{"name", "arity"}]}` found under
+  `lib_dir`. Returns `{instrumented :: [%Loaded{}], skipped :: [{name, reason}], next_site}`.
+  """
+  def instrument(modules, lib_dir, first_site \\ 1) do
+    root = Path.expand("../../..", lib_dir)
+
+    Enum.reduce(modules, {[], [], first_site}, fn plan, {done, skipped, site} ->
+      name = plan_name(plan)
+
+      case instrument_one(name, plan_functions(plan), lib_dir, root, site) do
+        {:ok, loaded, next} -> {[loaded | done], skipped, next}
+        {:skip, reason} -> {done, [{name, reason} | skipped], site}
+      end
+    end)
+    |> then(fn {done, skipped, site} -> {Enum.reverse(done), Enum.reverse(skipped), site} end)
+  end
+
+  @doc "Loads the original code of instrumented modules back. Returns the modules not restored."
+  def restore(loaded) do
+    for %Loaded{module: mod, path: path, original: bin, name: name} <- loaded,
+        load(mod, path, bin) != :ok,
+        do: name
+  end
+
+  @doc "Instruments one .beam file (used directly by tests). Same result shape as above."
+  def instrument_file(path, name, functions, root, site) do
+    with {:ok, info} <- read_beam(path),
+         :ok <- check_module(info, root),
+         {forms, fns, sites, next} <- rewrite(info, functions, site),
+         :ok <- nonempty(fns),
+         {:ok, bin} <- compile(info, forms),
+         :ok <- load(info.module, path, bin) do
+      Events.register_sites(sites)
+      {:ok, %Loaded{module: info.module, name: name, path: path, original: info.binary, functions: fns}, next}
+    end
+  end
+
+  defp instrument_one(name, functions, lib_dir, root, site) do
+    cond do
+      not is_binary(name) or not Regex.match?(~r/^[A-Z][A-Za-z0-9_.]*$/, name) ->
+        {:skip, "not an Elixir module name"}
+
+      true ->
+        case Path.wildcard(Path.join([lib_dir, "*", "ebin", "Elixir." <> name <> ".beam"])) do
+          [path | _] -> instrument_file(path, name, functions, root, site)
+          [] -> {:skip, "no compiled module under #{lib_dir} (run mix compile first)"}
+        end
+    end
+  rescue
+    e -> {:skip, "could not instrument: " <> Exception.message(e)}
+  end
+
+  defp plan_name(%{"module" => name}), do: name
+  defp plan_name(_), do: nil
+
+  defp plan_functions(%{"functions" => list}) when is_list(list) do
+    for %{"name" => n, "arity" => a} <- list, is_binary(n), is_integer(a), do: {n, a}
+  end
+
+  defp plan_functions(_), do: :all
+
+  defp nonempty([]), do: {:skip, "no instrumentable functions selected"}
+  defp nonempty(_), do: :ok
+
+  defp read_beam(path) do
+    with {:ok, binary} <- File.read(path),
+         {:ok, {module, chunks}} <- :beam_lib.chunks(binary, [:abstract_code, :compile_info, :attributes]),
+         {:abstract_code, {:raw_abstract_v1, forms}} <- List.keyfind(chunks, :abstract_code, 0) do
+      {:compile_info, cinfo} = List.keyfind(chunks, :compile_info, 0)
+      {:attributes, attrs} = List.keyfind(chunks, :attributes, 0)
+
+      {:ok,
+       %{
+         module: module,
+         binary: binary,
+         forms: forms,
+         source: cinfo |> Keyword.get(:source, ~c"") |> List.to_string(),
+         attributes: attrs,
+         debug_info: elixir_debug_info(binary, module),
+         extra: extra_chunks(binary)
+       }}
+    else
+      {:abstract_code, :no_abstract_code} -> {:skip, "compiled without debug info"}
+      {:error, :beam_lib, reason} -> {:skip, "unreadable .beam: #{inspect(reason)}"}
+      {:error, reason} -> {:skip, "unreadable .beam: #{inspect(reason)}"}
+      _ -> {:skip, "no abstract code in debug info"}
+    end
+  end
+
+  defp elixir_debug_info(binary, module) do
+    case :beam_lib.chunks(binary, [:debug_info]) do
+      {:ok, {_, [debug_info: {:debug_info_v1, backend, data}]}} ->
+        definitions =
+          case backend.debug_info(:elixir_v1, module, data, []) do
+            {:ok, %{definitions: defs}} -> defs
+            _ -> []
+          end
+
+        %{backend: backend, data: data, definitions: definitions}
+
+      _ ->
+        nil
+    end
+  end
+
+  defp extra_chunks(binary) do
+    for name <- @extra_chunks,
+        {:ok, {_, [{_, data}]}} <- [:beam_lib.chunks(binary, [name])],
+        do: {List.to_string(name), data}
+  end
+
+  defp check_module(info, root) do
+    cond do
+      Keyword.has_key?(info.attributes, :protocol) or exports?(info.forms, :__protocol__, 1) ->
+        {:skip, "protocol (consolidated at build time)"}
+
+      Keyword.has_key?(info.attributes, :on_load) or has_on_load?(info.forms) ->
+        {:skip, "has an @on_load hook (reloading would run it again)"}
+
+      info.debug_info == nil ->
+        {:skip, "no Elixir debug info"}
+
+      root != nil and info.source != "" and not inside?(info.source, root) ->
+        {:skip, "source outside the project (#{info.source})"}
+
+      root != nil and inside?(info.source, Path.join(root, "deps")) ->
+        {:skip, "dependency"}
+
+      true ->
+        :ok
+    end
+  end
+
+  defp inside?(path, dir), do: String.starts_with?(path, String.trim_trailing(dir, "/") <> "/")
+
+  defp exports?(forms, name, arity) do
+    Enum.any?(forms, fn
+      {:attribute, _, :export, list} -> {name, arity} in list
+      _ -> false
+    end)
+  end
+
+  defp has_on_load?(forms), do: Enum.any?(forms, &match?({:attribute, _, :on_load, _}, &1))
+
+  defp rewrite(info, functions, site) do
+    injected = injected(info.debug_info.definitions)
+
+    wanted =
+      case functions do
+        :all -> fn _ -> true end
+        list -> fn {n, a} -> {Atom.to_string(n), a} in list end
+      end
+
+    select = fn fa -> not MapSet.member?(injected, fa) and wanted.(fa) end
+    Rewriter.rewrite(info.forms, file: info.source, select: select, first_site: site)
+  end
+
+  # Macro-injected definitions (`context:` in their meta) and the wrappers generated for default
+  # arguments (the call is recorded once, in the full-arity function).
+  defp injected(definitions) do
+    defaults =
+      for {{name, arity}, _kind, meta, _clauses} <- definitions,
+          count = Keyword.get(meta, :defaults, 0),
+          count > 0,
+          a <- (arity - count)..(arity - 1)//1,
+          into: MapSet.new(),
+          do: {name, a}
+
+    for {{name, arity}, _kind, meta, _clauses} <- definitions,
+        Keyword.has_key?(meta, :context),
+        into: defaults,
+        do: {name, arity}
+  end
+
+  defp compile(info, forms) do
+    opts =
+      [
+        :binary,
+        :return_errors,
+        :no_spawn_compiler_process,
+        {:source, String.to_charlist(info.source)},
+        {:debug_info, {info.debug_info.backend, info.debug_info.data}},
+        {:extra_chunks, info.extra}
+      ]
+
+    case :compile.forms(forms, opts) do
+      {:ok, _mod, bin} -> {:ok, bin}
+      {:ok, _mod, bin, _warnings} -> {:ok, bin}
+      {:error, errors, _warnings} -> {:skip, "recompiling failed: #{inspect(errors, limit: 5)}"}
+      :error -> {:skip, "recompiling failed"}
+    end
+  end
+
+  # Old code still running in some process must not be killed: soft purge, and give up if it
+  # is in use.
+  defp load(module, path, binary) do
+    if :code.soft_purge(module) do
+      case :code.load_binary(module, String.to_charlist(path), binary) do
+        {:module, ^module} -> :ok
+        {:error, reason} -> {:skip, "loading failed: #{inspect(reason)}"}
+      end
+    else
+      {:skip, "old code of the module is still running"}
+    end
+  end
+end

@@ -1,0 +1,292 @@
+defmodule ElixirScope.Agent.Runtime do
+  @moduledoc false
+  # The hot path: called from instrumented code (see `ElixirScope.Agent.Rewriter`), in the
+  # user's processes. It never waits on another process and never raises.
+  #
+  # Per process, in the process dictionary:
+  #   * `@stack`  the call ids of the instrumented calls this process is inside, innermost first
+  #   * `@buf`    `{n, words, events}`: events not yet flushed, newest first
+  #   * `@slot`   this process's ordering slot (an index into the atomics array)
+  #
+  # An event is `{kind, seq, ts, site, call_id, parent_id, value}` holding RAW terms: `seq` is
+  # `:erlang.unique_integer([:monotonic])` (node-wide strictly increasing), `ts` is
+  # `:os.perf_counter()`, `site` says which module/function/clause/variable (registered by the
+  # instrumenter), and the collector turns all of it into text later. A call's id is its own
+  # CALL event's `seq`.
+  #
+  # A buffer is written as one ETS object when it holds `@chunk` events, when the process
+  # returns from (or raises out of) its outermost instrumented call, so a finished or crashing
+  # process loses nothing. While a buffer is non-empty the process's slot holds a number smaller
+  # than the seq of every event in it: the collector never ships an event before all smaller
+  # seqs are known, which keeps the recording in capture order (see `ElixirScope.Agent.Drain`).
+
+  alias ElixirScope.Agent.{Prune, Store}
+
+  @stack :"$elixir_scope_stack"
+  @buf :"$elixir_scope_buf"
+  @slot :"$elixir_scope_slot"
+
+  @chunk 512
+  # Words charged per event on top of its value (the event tuple, list cell, ETS overhead).
+  @event_words 10
+  @budget Prune.budget()
+
+  @call 1
+  @return 2
+  @exception 3
+  @binding 4
+
+  @on Store.index(:on)
+  @pending Store.index(:pending)
+  @cap Store.index(:cap)
+  @dropped Store.index(:dropped)
+  @next_slot Store.index(:next_slot)
+  @slot_base Store.index(:slot_base)
+  @max_slots Store.max_slots()
+  @events Store.events_table()
+  @slots Store.slots_table()
+  @free Store.free_table()
+  @key Store.key()
+
+  def stack_key, do: @stack
+  def buffer_key, do: @buf
+
+  @doc """
+  Entering a clause: records CALL (value = `args`) and one BINDING per value in `bindings`
+  (sites `site + 1`, `site + 2`, …), pushes the call on the process's stack and returns its id.
+  """
+  def call(site, args, bindings) do
+    {n, words, evs} = open(:erlang.get(@buf))
+    seq = :erlang.unique_integer([:monotonic])
+    ts = :os.perf_counter()
+
+    parent =
+      case :erlang.get(@stack) do
+        [p | _] = stack ->
+          :erlang.put(@stack, [seq | stack])
+          p
+
+        _ ->
+          :erlang.put(@stack, [seq])
+          0
+      end
+
+    {v, w} = bound(args)
+    evs = [{@call, seq, ts, site, seq, parent, v} | evs]
+    {evs, n, words} = bindings(bindings, site + 1, ts, seq, parent, evs, n + 1, words + w)
+
+    if n >= @chunk do
+      write(evs, n, words)
+      :erlang.put(@buf, {0, 0, []})
+    else
+      :erlang.put(@buf, {n, words, evs})
+    end
+
+    seq
+  end
+
+  @doc "Leaving a clause normally: records RETURN, pops the stack and returns `value`."
+  def return(site, cid, value) do
+    {n, words, evs} = open(:erlang.get(@buf))
+    seq = :erlang.unique_integer([:monotonic])
+    ts = :os.perf_counter()
+    rest = pop(cid)
+    {v, w} = bound(value)
+    evs = [{@return, seq, ts, site, cid, parent(rest), v} | evs]
+    n = n + 1
+
+    if rest == [] or n >= @chunk do
+      write(evs, n, words + w)
+      :erlang.put(@buf, {0, 0, []})
+    else
+      :erlang.put(@buf, {n, words + w, evs})
+    end
+
+    value
+  end
+
+  @doc """
+  Leaving a clause by an exception: records EXCEPTION, pops the stack, flushes when this was
+  the outermost call, and re-raises exactly what was caught.
+  """
+  def exception(site, cid, class, reason, stacktrace) do
+    try do
+      {n, words, evs} = open(:erlang.get(@buf))
+      seq = :erlang.unique_integer([:monotonic])
+      ts = :os.perf_counter()
+      rest = pop(cid)
+      # The banner is formatted by the collector; it only needs the innermost frame.
+      {v, w} = bound({class, reason, Enum.take(stacktrace, 1)})
+      evs = [{@exception, seq, ts, site, cid, parent(rest), v} | evs]
+      n = n + 1
+
+      if rest == [] or n >= @chunk do
+        write(evs, n, words + w)
+        :erlang.put(@buf, {0, 0, []})
+      else
+        :erlang.put(@buf, {n, words + w, evs})
+      end
+    catch
+      _, _ -> :ok
+    end
+
+    :erlang.raise(class, reason, stacktrace)
+  end
+
+  @doc "Writes the calling process's buffered events now (e.g. before the VM halts)."
+  def flush do
+    case :erlang.get(@buf) do
+      {n, words, evs} when n > 0 ->
+        write(evs, n, words)
+        :erlang.put(@buf, {0, 0, []})
+
+      _ ->
+        :ok
+    end
+
+    :ok
+  end
+
+  @doc "Forgets this process's recording state (used by tests)."
+  def reset do
+    :erlang.erase(@stack)
+    :erlang.erase(@buf)
+    :ok
+  end
+
+  ## Internals
+
+  defp bindings([], _site, _ts, _cid, _parent, evs, n, words), do: {evs, n, words}
+
+  defp bindings([value | rest], site, ts, cid, parent, evs, n, words) do
+    {v, w} = bound(value)
+    ev = {@binding, :erlang.unique_integer([:monotonic]), ts, site, cid, parent, v}
+    bindings(rest, site + 1, ts, cid, parent, [ev | evs], n + 1, words + w)
+  end
+
+  defp parent([p | _]), do: p
+  defp parent(_), do: 0
+
+  defp pop(cid) do
+    case :erlang.get(@stack) do
+      [^cid | rest] ->
+        :erlang.put(@stack, rest)
+        rest
+
+      other ->
+        # Out of step (user code erased the dictionary, or a session began mid-call):
+        # unwind to this call, or start over.
+        rest = unwind(other, cid)
+        :erlang.put(@stack, rest)
+        rest
+    end
+  end
+
+  defp unwind([cid | rest], cid), do: rest
+  defp unwind([_ | rest], cid), do: unwind(rest, cid)
+  defp unwind(_, _), do: []
+
+  # Values are kept as they are when small; a value over the budget (or holding a large or
+  # shared binary) is replaced by a bounded copy, so undrained memory stays bounded.
+  defp bound(value) do
+    case Prune.fits(value, @budget) do
+      left when left >= 0 -> {value, @budget - left + @event_words}
+      _ -> {Prune.prune(value), @budget + @event_words}
+    end
+  end
+
+  # A buffer going from empty to non-empty publishes a lower bound of its seqs in the slot.
+  defp open({n, _, _} = buf) when n > 0, do: buf
+
+  defp open(_) do
+    case :persistent_term.get(@key, nil) do
+      nil ->
+        :ok
+
+      ref ->
+        case slot(ref) do
+          :none -> :ok
+          slot -> :atomics.put(ref, @slot_base + slot, :erlang.unique_integer([:monotonic]))
+        end
+    end
+
+    {0, 0, []}
+  end
+
+  defp slot(ref) do
+    case :erlang.get(@slot) do
+      :undefined -> alloc_slot(ref)
+      slot -> slot
+    end
+  end
+
+  defp alloc_slot(ref) do
+    slot =
+      case take_free(3) do
+        nil ->
+          s = :atomics.add_get(ref, @next_slot, 1)
+          if s > @max_slots, do: :none, else: s
+
+        s ->
+          s
+      end
+
+    if slot != :none do
+      try do
+        :ets.insert(@slots, {slot, self()})
+      catch
+        _, _ -> :ok
+      end
+    end
+
+    :erlang.put(@slot, slot)
+    slot
+  end
+
+  defp take_free(0), do: nil
+
+  defp take_free(tries) do
+    case :ets.first(@free) do
+      :"$end_of_table" ->
+        nil
+
+      slot ->
+        case :ets.take(@free, slot) do
+          [{^slot}] -> slot
+          [] -> take_free(tries - 1)
+        end
+    end
+  catch
+    _, _ -> nil
+  end
+
+  defp write(evs, n, words) do
+    case :persistent_term.get(@key, nil) do
+      nil ->
+        :ok
+
+      ref ->
+        if :atomics.get(ref, @on) == 1 do
+          if :atomics.add_get(ref, @pending, words) <= :atomics.get(ref, @cap) do
+            try do
+              :ets.insert(@events, {:erlang.unique_integer([:monotonic]), self(), words, n, evs})
+            catch
+              _, _ ->
+                :atomics.sub(ref, @pending, words)
+                :atomics.add(ref, @dropped, n)
+            end
+          else
+            :atomics.sub(ref, @pending, words)
+            :atomics.add(ref, @dropped, n)
+          end
+        end
+
+        # Only after the chunk is in the table: the collector must never see an empty slot
+        # while this process's events are neither in the table nor in the slot's bound.
+        case :erlang.get(@slot) do
+          slot when is_integer(slot) -> :atomics.put(ref, @slot_base + slot, 0)
+          _ -> :ok
+        end
+    end
+  end
+end

@@ -1,0 +1,69 @@
+defmodule ElixirScope.Agent.Store do
+  @moduledoc false
+  # Owns the shared state the hot path writes into, and nothing else, so that a crash of the
+  # collector never takes the tables away from instrumented code:
+  #
+  #   * `:elixir_scope_events`   ordered_set of flushed chunks `{key, pid, words, n, events}`
+  #   * `:elixir_scope_sites`    set of `{site, {kind, module, function, arity, line, file, name}}`
+  #   * `:elixir_scope_slots`    set of `{slot, pid}`: which process owns which ordering slot
+  #   * `:elixir_scope_free`     set of `{slot}` freed by the collector for reuse
+  #   * one `:atomics` array (see the `@` indexes below), published in `:persistent_term`
+  #
+  # Instrumented code finds the atomics through `:persistent_term` and the tables by name; when
+  # this process is gone the writes fail and are caught (see `ElixirScope.Agent.Runtime`).
+  use GenServer
+
+  @events :elixir_scope_events
+  @sites :elixir_scope_sites
+  @slots :elixir_scope_slots
+  @free :elixir_scope_free
+
+  # Indexes into the atomics array.
+  @on 1
+  @pending 2
+  @cap 3
+  @dropped 4
+  @next_slot 5
+  @slot_base 5
+  @max_slots 262_144
+
+  # Undrained chunks may hold at most this many words (8 bytes each) before events are dropped.
+  @default_cap_words 32 * 1024 * 1024
+
+  def events_table, do: @events
+  def sites_table, do: @sites
+  def slots_table, do: @slots
+  def free_table, do: @free
+  def key, do: ElixirScope.Agent.Runtime
+  def max_slots, do: @max_slots
+
+  def index(:on), do: @on
+  def index(:pending), do: @pending
+  def index(:cap), do: @cap
+  def index(:dropped), do: @dropped
+  def index(:next_slot), do: @next_slot
+  def index(:slot_base), do: @slot_base
+
+  @doc "The atomics array, or nil when the store is not running."
+  def atomics, do: :persistent_term.get(key(), nil)
+
+  def start_link(opts), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
+
+  @impl true
+  def init(opts) do
+    :ets.new(@events, [:ordered_set, :public, :named_table, write_concurrency: true])
+    :ets.new(@sites, [:set, :public, :named_table, read_concurrency: true])
+    :ets.new(@slots, [:set, :public, :named_table, write_concurrency: true])
+    :ets.new(@free, [:set, :public, :named_table, write_concurrency: true])
+    ref = :atomics.new(@slot_base + @max_slots, signed: true)
+    :atomics.put(ref, @cap, Keyword.get(opts, :cap_words, @default_cap_words))
+    :persistent_term.put(key(), ref)
+    {:ok, ref}
+  end
+
+  @impl true
+  def terminate(_reason, _ref) do
+    :persistent_term.erase(key())
+    :ok
+  end
+end

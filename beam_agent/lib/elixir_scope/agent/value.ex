@@ -1,0 +1,213 @@
+defmodule ElixirScope.Agent.Value do
+  @moduledoc false
+  # Bounded printable form of a captured value, as Elixir's `inspect/2` prints it (single line):
+  # at most `max_items` elements per list/tuple/map ("..." marks the rest, as inspect does),
+  # containers deeper than `max_depth` shown as "…", and at most `max_chars` characters. Whenever
+  # anything was left out the text ends with "…". Runs in the collector, never on the hot path;
+  # never creates atoms; never raises (an unprintable value becomes a placeholder).
+
+  alias ElixirScope.Agent.Prune
+
+  @ellipsis "…"
+  @m Prune.markers()
+  @pruned @m.pruned
+  @cut @m.cut
+  @cut_tuple @m.cut_tuple
+  @map @m.map
+  @cut_bin @m.cut_bin
+
+  @default %{max_chars: 400, max_items: 25, max_depth: 6}
+
+  def default_opts, do: @default
+
+  @doc "Formats a captured value."
+  def format(term, opts \\ @default) do
+    {term, pruned?} =
+      case term do
+        {@pruned, inner} -> {inner, true}
+        other -> {other, false}
+      end
+
+    ctx = {opts.max_items, opts.max_depth, opts.max_chars, pruned?}
+    # The byte budget lets generation stop early on huge values; the exact character limit is
+    # applied at the end.
+    {io, _left, trunc?} = fmt(term, 1, ctx, opts.max_chars * 4 + 16)
+    finish(IO.iodata_to_binary(io), trunc? or pruned?, opts.max_chars)
+  rescue
+    _ -> "#<unprintable value>"
+  end
+
+  @doc "Formats a recorded exception `{class, reason, innermost_frames}` like Elixir's banner."
+  def format_exception({class, reason, frames}, opts) do
+    banner =
+      case reason do
+        {@pruned, _} ->
+          "** (#{class_name(class)}) " <> format(reason, opts)
+
+        _ ->
+          try do
+            Exception.format_banner(class, reason, frames)
+          rescue
+            _ -> "** (#{class_name(class)}) " <> format(reason, opts)
+          end
+      end
+
+    finish(banner, false, opts.max_chars)
+  end
+
+  def format_exception({@pruned, {class, reason, _frames}}, opts) when is_atom(class) do
+    finish("** (#{class_name(class)}) " <> format({@pruned, reason}, opts), true, opts.max_chars)
+  end
+
+  def format_exception(other, opts), do: format(other, opts)
+
+  defp class_name(class) when class in [:error, :exit, :throw], do: Atom.to_string(class)
+  defp class_name(_), do: "error"
+
+  defp finish(text, trunc?, max_chars) do
+    text =
+      if String.length(text) > max_chars,
+        do: String.slice(text, 0, max(max_chars - 1, 0)) <> @ellipsis,
+        else: text
+
+    if trunc? and not String.ends_with?(text, @ellipsis), do: text <> @ellipsis, else: text
+  end
+
+  ## The formatter: fmt(term, depth, ctx, bytes_left) -> {iodata, bytes_left, truncated?}
+
+  defp fmt(_term, _depth, _ctx, left) when left <= 0, do: {@ellipsis, left, true}
+  defp fmt(term, _d, _ctx, left) when is_integer(term), do: leaf(Integer.to_string(term), left)
+  defp fmt(term, _d, _ctx, left) when is_atom(term), do: fmt_atom(term, left)
+  defp fmt(term, _d, ctx, left) when is_binary(term), do: fmt_binary(term, ctx, left)
+
+  defp fmt(term, _d, {items, _, _, _}, left) when is_bitstring(term),
+    do: leaf(inspect(term, limit: items), left, bit_size(term) > items * 8)
+
+  defp fmt(term, depth, {_, max_depth, _, _}, left)
+       when (is_list(term) or is_tuple(term) or is_map(term)) and depth > max_depth,
+       do: {@ellipsis, left - 3, true}
+
+  defp fmt({@cut_bin, size, prefix}, _d, {_, _, _, true} = ctx, left) when is_integer(size) do
+    {io, left, _} = fmt_binary(prefix, ctx, left)
+    {[io, @ellipsis], left - 3, true}
+  end
+
+  defp fmt({@map, pairs, cut?}, depth, {_, _, _, true} = ctx, left) do
+    case List.keytake(pairs, :__struct__, 0) do
+      {{:__struct__, mod}, rest} when is_atom(mod) ->
+        fmt_pairs(rest, ["%", Macro.inspect_atom(:literal, mod), "{"], "}", depth, ctx, left, cut?)
+
+      _ ->
+        fmt_pairs(pairs, "%{", "}", depth, ctx, left, cut?)
+    end
+  end
+
+  defp fmt({@cut_tuple, elems, _size}, depth, {_, _, _, true} = ctx, left),
+    do: fmt_seq(elems, "{", "}", depth, ctx, left, true)
+
+  defp fmt(@cut, _d, {_, _, _, true}, left), do: {@ellipsis, left - 3, true}
+  defp fmt([], _d, _ctx, left), do: leaf("[]", left)
+  defp fmt(term, depth, ctx, left) when is_list(term), do: fmt_list(term, depth, ctx, left)
+  defp fmt(term, depth, ctx, left) when is_tuple(term), do: fmt_seq(Tuple.to_list(term), "{", "}", depth, ctx, left, false)
+  defp fmt(%{__struct__: mod} = term, depth, ctx, left) when is_atom(mod), do: fmt_struct(term, mod, depth, ctx, left)
+  defp fmt(term, depth, ctx, left) when is_map(term), do: fmt_pairs(:maps.to_list(term), "%{", "}", depth, ctx, left, false)
+  defp fmt(term, _d, _ctx, left), do: leaf(inspect(term), left)
+
+  defp leaf(text, left, trunc? \\ false), do: {text, left - byte_size(text), trunc?}
+
+  defp fmt_atom(atom, left), do: leaf(inspect(atom), left)
+
+  defp fmt_binary(bin, {items, _, chars, _}, left) do
+    if String.printable?(bin) do
+      leaf(inspect(bin, printable_limit: chars), left, String.length(bin) > chars)
+    else
+      leaf(inspect(bin, limit: items), left, byte_size(bin) > items)
+    end
+  end
+
+  defp fmt_list(list, depth, {_, _, chars, pruned?} = ctx, left) do
+    cond do
+      not pruned? and List.ascii_printable?(list, chars) and proper?(list) ->
+        leaf(inspect(list, printable_limit: chars), left, length(list) > chars)
+
+      Inspect.List.keyword?(list) ->
+        fmt_pairs(list, "[", "]", depth, ctx, left, false)
+
+      true ->
+        fmt_seq(list, "[", "]", depth, ctx, left, false)
+    end
+  end
+
+  defp proper?([_ | t]), do: proper?(t)
+  defp proper?([]), do: true
+  defp proper?(_), do: false
+
+  # Elements joined by ", "; an improper tail as " | tail"; "..." after `max_items` elements
+  # (as inspect prints it) and "…" where the value was cut before it reached the collector.
+  defp fmt_seq(elems, open, close, depth, {items, _, _, _} = ctx, left, cut?) do
+    {parts, tail, left, trunc?} = seq_parts(elems, depth, ctx, left, items, [], false)
+    suffix = if cut? and tail == nil, do: [@ellipsis], else: []
+    {[open, join(parts ++ suffix), tail_io(tail), close], left - 2, trunc? or cut?}
+  end
+
+  defp seq_parts([], _depth, _ctx, left, _n, acc, tr), do: {:lists.reverse(acc), nil, left, tr}
+  defp seq_parts(_rest, _depth, _ctx, left, _n, acc, _tr) when left <= 0, do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
+  defp seq_parts([@cut], _depth, {_, _, _, true}, left, _n, acc, _tr), do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
+  defp seq_parts([_ | _], _depth, _ctx, left, 0, acc, _tr), do: {:lists.reverse(acc, ["..."]), nil, left - 5, true}
+
+  defp seq_parts([h | t], depth, ctx, left, n, acc, tr) do
+    {io, left, tr2} = fmt(h, depth + 1, ctx, left - 2)
+    seq_parts(t, depth, ctx, left, n - 1, [io | acc], tr or tr2)
+  end
+
+  defp seq_parts(@cut, _depth, {_, _, _, true}, left, _n, acc, _tr), do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
+
+  defp seq_parts(tail, depth, ctx, left, _n, acc, tr) do
+    {io, left, tr2} = fmt(tail, depth + 1, ctx, left - 3)
+    {:lists.reverse(acc), io, left, tr or tr2}
+  end
+
+  defp tail_io(nil), do: []
+  defp tail_io(io), do: [" | ", io]
+
+  defp join([]), do: []
+  defp join([first | rest]), do: [first | Enum.map(rest, &[", " | &1])]
+
+  # Maps and keyword lists: `key: value` when every key is an atom (inspect's rule), else
+  # `key => value`.
+  defp fmt_pairs(pairs, open, close, depth, {items, _, _, _} = ctx, left, cut?) do
+    keyword? = Inspect.List.keyword?(pairs)
+    {parts, left, trunc?} = pair_parts(pairs, keyword?, depth, ctx, left, items, [], false)
+    suffix = if cut?, do: [@ellipsis], else: []
+    {[open, join(parts ++ suffix), close], left - 2, trunc? or cut?}
+  end
+
+  defp pair_parts([], _kw, _depth, _ctx, left, _n, acc, tr), do: {:lists.reverse(acc), left, tr}
+  defp pair_parts(_rest, _kw, _depth, _ctx, left, _n, acc, _tr) when left <= 0, do: {:lists.reverse(acc, [@ellipsis]), left, true}
+  defp pair_parts(_rest, _kw, _depth, _ctx, left, 0, acc, _tr), do: {:lists.reverse(acc, ["..."]), left - 5, true}
+
+  defp pair_parts([{k, v} | rest], keyword?, depth, ctx, left, n, acc, tr) do
+    {kio, left, tk} =
+      if keyword? do
+        kio = Macro.inspect_atom(:key, k)
+        {[kio, " "], left - byte_size(kio) - 1, false}
+      else
+        {io, left, tk} = fmt(k, depth + 1, ctx, left - 4)
+        {[io, " => "], left, tk}
+      end
+
+    {vio, left, tv} = fmt(v, depth + 1, ctx, left - 2)
+    pair_parts(rest, keyword?, depth, ctx, left, n - 1, [[kio, vio] | acc], tr or tk or tv)
+  end
+
+  # Structs print through their Inspect implementation (MapSet, Date, exceptions...), bounded
+  # by the item and character limits; if that fails, as `%Mod{field: value}`.
+  defp fmt_struct(term, mod, depth, {items, _, chars, _} = ctx, left) do
+    text = inspect(term, limit: items, printable_limit: chars, safe: false)
+    leaf(text, left, String.contains?(text, "..."))
+  rescue
+    _ ->
+      pairs = term |> Map.delete(:__struct__) |> :maps.to_list()
+      fmt_pairs(pairs, ["%", Macro.inspect_atom(:literal, mod), "{"], "}", depth, ctx, left, false)
+  end
+end
