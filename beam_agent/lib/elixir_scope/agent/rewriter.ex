@@ -17,7 +17,9 @@ defmodule ElixirScope.Agent.Rewriter do
           Class:Reason:Stack -> Runtime.exception(Site, Cid, Class, Reason, Stack)
         end                                               % EXCEPTION, then erlang:raise/3
 
-  Guards are untouched, so clause selection is the same; exceptions, throws and exits are
+  Every `receive` in an instrumented body first writes the process's buffered events out
+  (`Runtime.flush/0`), so a process blocked or killed while waiting loses nothing recorded
+  before it. Guards are untouched, so clause selection is the same; exceptions, throws and exits are
   re-raised with their original class, reason and stacktrace. Head variables become BINDING
   events named as in the source (`_x@1` → `"x"`); `_`, compiler temporaries (`_@1`) and
   underscored source variables (`_unused`, which Elixir spells `__unused@1`) are not recorded.
@@ -138,7 +140,7 @@ defmodule ElixirScope.Agent.Rewriter do
     new_body = [
       {:match, g, cid,
        rt(g, :call, [{:integer, g, site}, list(g, args), list(g, Enum.map(bindings, fn {v, _, _} -> {:var, g, v} end))])},
-      {:try, g, body, [{:clause, g, [ret], [], [rt(g, :return, [{:integer, g, site}, cid, ret])]}],
+      {:try, g, flush_before_receive(body, g), [{:clause, g, [ret], [], [rt(g, :return, [{:integer, g, site}, cid, ret])]}],
        [
          {:clause, g, [{:tuple, g, [class, reason, stack]}], [],
           [rt(g, :exception, [{:integer, g, site}, cid, class, reason, stack])]}
@@ -152,6 +154,24 @@ defmodule ElixirScope.Agent.Rewriter do
     }
 
     {{:clause, anno, patterns, guards, new_body}, state}
+  end
+
+  # A process that blocks in `receive` inside an instrumented call would otherwise hold its
+  # buffered events while it waits, and lose them if it is then killed (ExUnit kills a test's
+  # linked processes when the test ends). So every `receive` first writes the buffer out;
+  # with an empty buffer that costs a dictionary lookup.
+  defp flush_before_receive({:receive, _, _} = node, g), do: flushed(node, g)
+  defp flush_before_receive({:receive, _, _, _, _} = node, g), do: flushed(node, g)
+
+  defp flush_before_receive(node, g) when is_tuple(node),
+    do: node |> Tuple.to_list() |> Enum.map(&flush_before_receive(&1, g)) |> List.to_tuple()
+
+  defp flush_before_receive(list, g) when is_list(list), do: Enum.map(list, &flush_before_receive(&1, g))
+  defp flush_before_receive(other, _g), do: other
+
+  defp flushed(node, g) do
+    inner = node |> Tuple.to_list() |> Enum.map(&flush_before_receive(&1, g)) |> List.to_tuple()
+    {:block, g, [rt(g, :flush, []), inner]}
   end
 
   defp rt(g, fun, args), do: {:call, g, {:remote, g, {:atom, g, @runtime}, {:atom, g, fun}}, args}
