@@ -1,8 +1,8 @@
 // Builds everything into dist/: the extension host bundle, the language server, the CLI,
 // the webview bundle, the tree-sitter wasm files and the BEAM agent's compiled beams.
-// Usage: node scripts/build.mjs [part ...]   parts: extension server cli webview wasm agent
+// Usage: node scripts/build.mjs [part ...]   parts: extension server cli webview wasm agent extension-tests
 import { build } from "esbuild";
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +51,20 @@ const parts = {
     rmSync(out, { recursive: true, force: true });
     mkdirSync(dirname(out), { recursive: true });
     cpSync(join(agent, "_build/prod/lib/elixir_scope_agent/ebin"), out, { recursive: true });
+  },
+  // The extension-host tests (extension/test/suite/) for code-server and @vscode/test-cli: one
+  // file per test so mocha can load them by glob, next to the runner (index.js) that loads them.
+  "extension-tests": () => {
+    const suite = join(root, "extension/test/suite");
+    const out = join(root, "out/test/suite");
+    rmSync(out, { recursive: true, force: true });
+    return build({
+      ...node,
+      sourcemap: "inline",
+      entryPoints: readdirSync(suite).filter((f) => f === "index.ts" || f.endsWith(".test.ts")).map((f) => join(suite, f)),
+      outdir: out,
+      external: ["vscode"],
+    });
   },
 };
 

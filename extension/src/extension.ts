@@ -24,7 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     vscode.languages.registerHoverProvider({ language: "elixir" }, new VariableHistoryHover(controller, client)),
   );
   registerCommands(context, { controller, panel });
-  return { controller };
+  return { controller, decorations };
 }
 
 export function deactivate(): void {
@@ -34,4 +34,6 @@ export function deactivate(): void {
 /** What the extension returns from activate(), for tests in the extension host. */
 export interface ExtensionApi {
   controller: RecordingController;
+  /** Which lines are decorated in which editors (`RunDecorations.applied`). */
+  decorations: RunDecorations;
 }
