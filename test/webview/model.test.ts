@@ -55,11 +55,11 @@ describe("RecordingModel", () => {
         pid: model.pidOf(i),
         module: model.moduleOf(i),
         function: model.functionOf(i),
-        arity: model.arity[i],
-        call_id: model.callId[i],
-        parent_id: model.parentId[i],
+        arity: model.arityOf(i),
+        call_id: model.callIdOf(i),
+        parent_id: model.parentIdOf(i),
         file: model.fileOf(i),
-        line: model.line[i],
+        line: model.lineOf(i),
         name: model.nameOf(i),
         value: model.valueOf(i),
       };
@@ -101,7 +101,7 @@ describe("RecordingModel", () => {
   it("lists bindings per call and exceptions", () => {
     const handle = findCall(model, "Sample.Ledger.handle_call/3", 1);
     assert.deepEqual(
-      model.bindingsOf(handle).map((r) => [model.nameOf(r), model.valueOf(r), model.line[r]]),
+      model.bindingsOf(handle).map((r) => [model.nameOf(r), model.valueOf(r), model.lineOf(r)]),
       [
         ["acct", "%{balance: 0, entries: []}", 56],
         ["updated", "%{balance: 100, entries: [deposit: 100]}", 57],
@@ -212,7 +212,7 @@ describe("RecordingModel", () => {
     const m = RecordingModel.fromIPC(recordingBytes([row, { ...row, seq: row.seq + 1, ts: row.ts + 10, kind: EventKind.Return, value: "832040" }]));
     assert.equal(m.seq[0], 2 ** 40 + 3);
     assert.equal(m.ts[1], 5_000_000_000_133);
-    assert.equal(m.callId[0], 2 ** 33 + 1);
+    assert.equal(m.callIdOf(0), 2 ** 33 + 1);
     assert.equal(m.callFlags[0], CallFlag.Returned);
     assert.equal(m.rowOfSeq(2 ** 40 + 4), 1);
   });

@@ -61,16 +61,20 @@ export function eventSchema(header?: RecordingHeader): Schema {
 }
 
 export function utf8Data(values: readonly string[]): Data<Utf8> {
-  const encoded = values.map((v) => encoder.encode(v));
   const offsets = new Int32Array(values.length + 1);
+  let bytes = new Uint8Array(Math.max(64, values.length * 16));
   let total = 0;
-  encoded.forEach((b, i) => {
-    total += b.length;
+  values.forEach((v, i) => {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if (total + v.length * 3 > bytes.length) {
+      const bigger = new Uint8Array(Math.max(bytes.length * 2, total + v.length * 3));
+      bigger.set(bytes.subarray(0, total));
+      bytes = bigger;
+    }
+    total += encoder.encodeInto(v, bytes.subarray(total)).written;
     offsets[i + 1] = total;
   });
-  const bytes = new Uint8Array(total);
-  encoded.forEach((b, i) => bytes.set(b, offsets[i]));
-  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes });
+  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes.slice(0, total) });
 }
 
 function columnData(name: string, rows: readonly EventRow[]): Data {

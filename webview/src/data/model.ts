@@ -4,13 +4,15 @@
  * Arrow IPC bytes go in; out come one typed array per column plus what the views need to draw
  * fast: a lane per process (ordered by its first event), calls paired with their return or
  * exception (by `call_id`) and stacked by depth (by `parent_id`), exceptions, and the bindings
- * of each call. No object is allocated per event, so 1M events fit in ~70 MB and load in a few
- * hundred milliseconds. Recorded strings that are few and repeated (pid, module, function,
- * file) are interned; `name` and `value` are decoded only when asked for.
+ * of each call. No object is allocated per event: the model adds ~29 bytes per event and ~60
+ * per call to the Arrow buffers it keeps. Columns that drawing does not need per event stay in
+ * the Arrow batches and are read in place on demand (arity, line, call_id, parent_id); strings
+ * that are few and repeated (pid, module, function, file) are interned on first use, per call;
+ * `name` and `value` are decoded only when asked for.
  */
 import { tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
 import { COLUMNS, EventKind, HEADER_METADATA_KEY, SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
-import { copyIntegers, RecordingFormatError, stringChunk, type StringChunk } from "./arrow-columns";
+import { copyIntegers, IntColumn, RecordingFormatError, stringChunk, type StringChunk } from "./arrow-columns";
 import { ensureCapacity, IntList } from "./growable";
 import { Interner } from "./interner";
 
@@ -47,10 +49,18 @@ export interface RecordingSummary {
   dropped: number;
 }
 
+/** Columns of one batch that are read in place, on demand. */
 interface LazyChunk {
   start: number;
+  module: StringChunk;
+  fn: StringChunk;
+  file: StringChunk;
   name: StringChunk;
   value: StringChunk;
+  arity: IntColumn;
+  line: IntColumn;
+  callId: IntColumn;
+  parentId: IntColumn;
 }
 
 /** Above this, call ids go into a Map instead of a dense lookup array. */
@@ -64,13 +74,6 @@ export class RecordingModel {
   kind = new Int8Array(0);
   /** Interned pid id, which is also the lane index. */
   pid = new Int32Array(0);
-  module = new Int32Array(0);
-  fn = new Int32Array(0);
-  arity = new Int32Array(0);
-  callId = new Float64Array(0);
-  parentId = new Float64Array(0);
-  file = new Int32Array(0);
-  line = new Int32Array(0);
   /** Index of the call an event belongs to; -1 when its Call event is not in the recording. */
   callOf = new Int32Array(0);
   /** Next binding row of the same call; -1 at the end. */
@@ -91,6 +94,10 @@ export class RecordingModel {
   callFlags = new Int8Array(0);
   callFirstBinding = new Int32Array(0);
   callLastBinding = new Int32Array(0);
+  /** Interned module/function/file ids of each call, -1 until first asked for. */
+  private callModule = new Int32Array(0);
+  private callFn = new Int32Array(0);
+  private callFile = new Int32Array(0);
 
   readonly lanes: Lane[] = [];
   readonly exceptionRows = new IntList();
@@ -138,6 +145,10 @@ export class RecordingModel {
       }
     }
     const before = this.count;
+    // Size every column once for the whole table: growing batch by batch would copy and
+    // re-zero tens of MB per batch of a large recording.
+    this.grow(this.count + table.numRows);
+    this.growCalls(this.callCount + countCalls(table));
     for (const batch of table.batches) this.appendBatch(batch);
     if (this.count > before) this.version++;
     return this.count - before;
@@ -154,20 +165,62 @@ export class RecordingModel {
     };
   }
 
-  // ── strings ──────────────────────────────────────────────────────────────────────────
+  // ── per-event values ─────────────────────────────────────────────────────────────────
 
   pidOf(row: number): string {
     return this.pids.strings[this.pid[row]];
   }
   moduleOf(row: number): string {
-    return this.modules.strings[this.module[row]];
+    return this.modules.strings[this.moduleId(row)];
   }
   functionOf(row: number): string {
-    return this.functions.strings[this.fn[row]];
+    return this.functions.strings[this.functionId(row)];
   }
   fileOf(row: number): string {
-    return this.files.strings[this.file[row]];
+    return this.files.strings[this.fileId(row)];
   }
+  arityOf(row: number): number {
+    const c = this.chunkOf(row);
+    return c.arity.at(row - c.start);
+  }
+  lineOf(row: number): number {
+    const c = this.chunkOf(row);
+    return c.line.at(row - c.start);
+  }
+  callIdOf(row: number): number {
+    const c = this.chunkOf(row);
+    return c.callId.at(row - c.start);
+  }
+  parentIdOf(row: number): number {
+    const c = this.chunkOf(row);
+    return c.parentId.at(row - c.start);
+  }
+
+  /**
+   * Interned ids of the row's module, function and file: stable numbers for colours and
+   * caches. Events of one call name the same function as its Call event, so they are looked
+   * up once per call.
+   */
+  moduleId(row: number): number {
+    return this.internedOf(row, this.callModule, "module", this.modules);
+  }
+  functionId(row: number): number {
+    return this.internedOf(row, this.callFn, "fn", this.functions);
+  }
+  fileId(row: number): number {
+    return this.internedOf(row, this.callFile, "file", this.files);
+  }
+
+  private internedOf(row: number, perCall: Int32Array, column: "module" | "fn" | "file", interner: Interner): number {
+    const call = this.callOf[row];
+    const r = call >= 0 ? this.callRow[call] : row;
+    if (call >= 0 && perCall[call] >= 0) return perCall[call];
+    const c = this.chunkOf(r);
+    const id = c[column].internAt(r - c.start, interner);
+    if (call >= 0) perCall[call] = id;
+    return id;
+  }
+
   /** The variable name of a Binding event ("" otherwise). Decoded on demand. */
   nameOf(row: number): string {
     const c = this.chunkOf(row);
@@ -180,7 +233,7 @@ export class RecordingModel {
   }
   /** "Sample.Ledger.deposit/3" */
   labelOf(row: number): string {
-    return `${this.moduleOf(row)}.${this.functionOf(row)}/${this.arity[row]}`;
+    return `${this.moduleOf(row)}.${this.functionOf(row)}/${this.arityOf(row)}`;
   }
 
   // ── lookups ──────────────────────────────────────────────────────────────────────────
@@ -287,18 +340,12 @@ export class RecordingModel {
     this.ts = ensureCapacity(this.ts, needed);
     this.kind = ensureCapacity(this.kind, needed);
     this.pid = ensureCapacity(this.pid, needed);
-    this.module = ensureCapacity(this.module, needed);
-    this.fn = ensureCapacity(this.fn, needed);
-    this.arity = ensureCapacity(this.arity, needed);
-    this.callId = ensureCapacity(this.callId, needed);
-    this.parentId = ensureCapacity(this.parentId, needed);
-    this.file = ensureCapacity(this.file, needed);
-    this.line = ensureCapacity(this.line, needed);
     this.callOf = ensureCapacity(this.callOf, needed);
     this.nextBinding = ensureCapacity(this.nextBinding, needed);
   }
 
   private growCalls(needed: number): void {
+    const before = this.callModule.length;
     this.callRow = ensureCapacity(this.callRow, needed);
     this.callEndRow = ensureCapacity(this.callEndRow, needed);
     this.callLane = ensureCapacity(this.callLane, needed);
@@ -309,6 +356,12 @@ export class RecordingModel {
     this.callFlags = ensureCapacity(this.callFlags, needed);
     this.callFirstBinding = ensureCapacity(this.callFirstBinding, needed);
     this.callLastBinding = ensureCapacity(this.callLastBinding, needed);
+    this.callModule = ensureCapacity(this.callModule, needed);
+    this.callFn = ensureCapacity(this.callFn, needed);
+    this.callFile = ensureCapacity(this.callFile, needed);
+    this.callModule.fill(-1, before);
+    this.callFn.fill(-1, before);
+    this.callFile.fill(-1, before);
   }
 
   private appendBatch(batch: RecordBatch): void {
@@ -320,48 +373,46 @@ export class RecordingModel {
     copyIntegers(col("seq"), "seq", this.seq, at);
     copyIntegers(col("ts"), "ts", this.ts, at);
     copyIntegers(col("kind"), "kind", this.kind, at);
-    copyIntegers(col("arity"), "arity", this.arity, at);
-    copyIntegers(col("call_id"), "call_id", this.callId, at);
-    copyIntegers(col("parent_id"), "parent_id", this.parentId, at);
-    copyIntegers(col("line"), "line", this.line, at);
+    const chunk: LazyChunk = {
+      start: at,
+      module: stringChunk(col("module"), "module"),
+      fn: stringChunk(col("function"), "function"),
+      file: stringChunk(col("file"), "file"),
+      name: stringChunk(col("name"), "name"),
+      value: stringChunk(col("value"), "value"),
+      arity: new IntColumn(col("arity"), "arity"),
+      line: new IntColumn(col("line"), "line"),
+      callId: new IntColumn(col("call_id"), "call_id"),
+      parentId: new IntColumn(col("parent_id"), "parent_id"),
+    };
+    this.chunks.push(chunk);
     const pid = stringChunk(col("pid"), "pid");
-    const mod = stringChunk(col("module"), "module");
-    const fun = stringChunk(col("function"), "function");
-    const file = stringChunk(col("file"), "file");
-    this.chunks.push({ start: at, name: stringChunk(col("name"), "name"), value: stringChunk(col("value"), "value") });
-    // Sized for the worst case (every event a call) once per batch instead of per call.
-    this.growCalls(this.callCount + n);
+    const callIds = chunk.callId;
+    const parentIds = chunk.parentId;
 
     for (let j = 0; j < n; j++) {
       const i = at + j;
       const t = this.ts[i];
       if (t < this.tsMin) this.tsMin = t;
       if (t > this.tsMax) this.tsMax = t;
-      const laneIndex = (this.pid[i] = pid.internAt(j, this.pids));
-      const lane = laneIndex < this.lanes.length ? this.lanes[laneIndex] : this.newLane(laneIndex, i);
-      lane.events++;
       this.nextBinding[i] = -1;
       const kind = this.kind[i];
+      // Events of one call come from the process of its Call event: only Call rows (and
+      // events whose call is missing) need their pid looked at.
+      const call = kind === EventKind.Call ? -1 : this.lookupCall(callIds.at(j));
+      let lane: Lane;
+      if (call >= 0) {
+        lane = this.lanes[(this.pid[i] = this.callLane[call])];
+      } else {
+        const laneIndex = (this.pid[i] = pid.internAt(j, this.pids));
+        lane = laneIndex < this.lanes.length ? this.lanes[laneIndex] : this.newLane(laneIndex, i);
+      }
+      lane.events++;
       if (kind === EventKind.Call) {
-        this.module[i] = mod.internAt(j, this.modules);
-        this.fn[i] = fun.internAt(j, this.functions);
-        this.file[i] = file.internAt(j, this.files);
-        this.callOf[i] = this.addCall(i, lane);
+        this.callOf[i] = this.addCall(i, lane, callIds.at(j), parentIds.at(j));
         continue;
       }
-      const call = this.lookupCall(this.callId[i]);
       this.callOf[i] = call;
-      if (call >= 0) {
-        // Events of one call name the same function: reuse the Call row's ids.
-        const r = this.callRow[call];
-        this.module[i] = this.module[r];
-        this.fn[i] = this.fn[r];
-        this.file[i] = this.file[r];
-      } else {
-        this.module[i] = mod.internAt(j, this.modules);
-        this.fn[i] = fun.internAt(j, this.functions);
-        this.file[i] = file.internAt(j, this.files);
-      }
       if (kind === EventKind.Return || kind === EventKind.Exception) {
         if (kind === EventKind.Exception) {
           this.exceptionRows.push(i);
@@ -391,9 +442,9 @@ export class RecordingModel {
     return lane;
   }
 
-  private addCall(row: number, lane: Lane): number {
+  private addCall(row: number, lane: Lane, callId: number, parentId: number): number {
     const c = this.callCount++;
-    const parent = this.parentId[row] > 0 ? this.lookupCall(this.parentId[row]) : -1;
+    const parent = parentId > 0 ? this.lookupCall(parentId) : -1;
     const sameLaneParent = parent >= 0 && this.callLane[parent] === lane.index ? parent : -1;
     const depth = sameLaneParent >= 0 ? this.callDepth[sameLaneParent] + 1 : 0;
     this.callRow[c] = row;
@@ -406,7 +457,7 @@ export class RecordingModel {
     this.callFlags[c] = 0;
     this.callFirstBinding[c] = -1;
     this.callLastBinding[c] = -1;
-    this.registerCall(this.callId[row], c);
+    this.registerCall(callId, c);
     while (lane.tracks.length <= depth) lane.tracks.push(new IntList(64));
     lane.tracks[depth].push(c);
     lane.calls++;
@@ -445,6 +496,17 @@ export class RecordingModel {
     }
     return this.chunks[lo];
   }
+}
+
+/** Number of Call events in a table (to size the call arrays once). */
+function countCalls(table: Table): number {
+  let calls = 0;
+  for (const batch of table.batches) {
+    const kinds = batch.getChild("kind")?.data[0]?.values as ArrayLike<number> | undefined;
+    if (!kinds) continue;
+    for (let j = 0; j < batch.numRows; j++) if (kinds[j] === EventKind.Call) calls++;
+  }
+  return calls;
 }
 
 /** First k in [0, n) with key[items[k]] > t. */

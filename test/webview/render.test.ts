@@ -1,0 +1,179 @@
+/**
+ * The real webview bundle (dist/webview.js) in real headless Chromium, on real Arrow bytes:
+ * what it shows, what clicking a call does, what it posts to its host, and the picture.
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { EventKind } from "../../protocol/src/events";
+import type { FromWebview } from "../../protocol/src/webview";
+import { openRecordingPage, RenderError, renderRecording, type PageGlobals, type RecordingPage } from "../../extension/src/headless/render";
+import { recordingBytes, type EventRow } from "./recording-builder";
+import { LEDGER, LEDGER_PID, sampleRecording, sampleScript, TEST_PID, WORKER_PID } from "./sample-recording";
+
+const root = join(__dirname, "../..");
+const dist = join(root, "dist");
+const results = join(root, "test-results");
+
+interface Poster {
+  postMessage(message: unknown, targetOrigin: string): void;
+}
+
+/** Posts a message to the webview the way a host would (it arrives as a `message` event). */
+async function hostSends(p: RecordingPage, message: unknown): Promise<void> {
+  await p.page.evaluate((m) => (globalThis as unknown as Poster).postMessage(m, "*"), message);
+}
+
+function callRow(rows: EventRow[], label: string, nth = 0): EventRow {
+  const found = rows.filter((r) => r.kind === EventKind.Call && `${r.module}.${r.function}/${r.arity}` === label);
+  assert.ok(found[nth], `no call ${label} #${nth}`);
+  return found[nth];
+}
+
+async function clickCall(p: RecordingPage, seq: number): Promise<void> {
+  const box = await p.page.evaluate((s) => (globalThis as unknown as PageGlobals).__elixirScopeTest!.eventBox(s), seq);
+  assert.ok(box, `call of event ${seq} is not on screen`);
+  await p.page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+  await p.page.waitForSelector(`[data-testid="details"][data-call-seq="${seq}"]`);
+}
+
+async function waitForPosted(p: RecordingPage, match: Partial<FromWebview>): Promise<void> {
+  await p.page.waitForFunction(
+    (m) => ((globalThis as unknown as PageGlobals).__elixirScopeOutbox ?? []).some((x) => Object.entries(m).every(([k, v]) => (x as Record<string, unknown>)[k] === v)),
+    match,
+  );
+}
+
+describe("webview in headless Chromium", () => {
+  const { bytes, script } = sampleRecording("file");
+  const rows = script.rows;
+  let p: RecordingPage;
+
+  before(async () => {
+    execFileSync(process.execPath, [join(root, "scripts/build.mjs"), "webview"], { cwd: root, stdio: "inherit" });
+    mkdirSync(results, { recursive: true });
+    p = await openRecordingPage({ recording: bytes, distDir: dist, width: 1440, height: 720 });
+  });
+
+  after(async () => {
+    await p?.close();
+  });
+
+  it("shows the counts, the title and one labelled lane per process", async () => {
+    assert.equal(p.events, rows.length);
+    assert.equal(p.lanes, 3);
+    const text = (id: string) => p.page.locator(`[data-testid="${id}"]`).textContent();
+    assert.equal(await text("event-count"), String(rows.length));
+    assert.equal(await text("process-count"), "3");
+    assert.equal(await text("call-count"), String(rows.filter((r) => r.kind === EventKind.Call).length));
+    assert.equal(await text("exception-count"), "1");
+    assert.equal(await text("title"), "sample_app: mix test test/ledger_test.exs");
+    assert.deepEqual(await p.page.locator('[data-testid="lane-label"]').allTextContents(), [TEST_PID, LEDGER_PID, WORKER_PID]);
+    assert.deepEqual(await p.outbox(), [{ t: "ready" }]);
+  });
+
+  it("clicking a call shows its function, arguments and return value and asks the host to reveal it", async () => {
+    const deposit = callRow(rows, "Sample.Ledger.deposit/3");
+    await clickCall(p, deposit.seq);
+    const details = p.page.locator('[data-testid="details"]');
+    assert.equal(await details.locator('[data-testid="details-function"]').textContent(), "Sample.Ledger.deposit/3");
+    assert.equal(await details.locator('[data-testid="details-args"] pre').textContent(), `[Sample.Ledger, "alice", 100]`);
+    assert.equal(await details.locator('[data-testid="details-return"] pre').textContent(), "{:ok, 100}");
+    assert.match((await details.textContent()) ?? "", /#PID<0\.210\.0>.*sample\/ledger\.ex:17/);
+    await waitForPosted(p, { t: "cursor", seq: deposit.seq });
+    const posted = await p.outbox();
+    assert.deepEqual(
+      posted.filter((m) => m.t === "reveal"),
+      [{ t: "reveal", file: LEDGER, line: 17, seq: deposit.seq }],
+    );
+    const state = await p.page.evaluate(() => (globalThis as unknown as PageGlobals).__elixirScopeTest!.state());
+    assert.equal(state.selectedSeq, deposit.seq);
+    assert.equal(state.cursorSeq, deposit.seq);
+  });
+
+  it("shows a call's bindings, and a raised exception", async () => {
+    const handle = callRow(rows, "Sample.Ledger.handle_call/3", 1);
+    await clickCall(p, handle.seq);
+    assert.deepEqual(await p.page.locator('[data-testid="details-bindings"] li').allTextContents(), [
+      "acct= %{balance: 0, entries: []}line 56",
+      "updated= %{balance: 100, entries: [deposit: 100]}line 57",
+    ]);
+    const withdraw = callRow(rows, "Sample.Ledger.withdraw!/3");
+    await clickCall(p, withdraw.seq);
+    assert.equal(
+      await p.page.locator('[data-testid="details-exception"] pre').textContent(),
+      "** (Sample.InsufficientFundsError) account alice has 100, cannot withdraw 250",
+    );
+    assert.deepEqual(
+      (await p.outbox()).filter((m) => m.t === "reveal").at(-1),
+      { t: "reveal", file: LEDGER, line: 31, seq: withdraw.seq },
+    );
+  });
+
+  it("looks right (screenshot in test-results/webview-timeline.png)", async () => {
+    await clickCall(p, callRow(rows, "Sample.Ledger.handle_call/3", 1).seq);
+    await p.page.mouse.move(0, 0); // no hover tooltip in the picture
+    const shot = join(results, "webview-timeline.png");
+    await p.page.screenshot({ path: shot });
+    assert.ok(statSync(shot).size > 10_000);
+  });
+
+  it("follows the host's cursor and selects the call under it, without echoing it", async () => {
+    const fact = callRow(rows, "Sample.Math.factorial/1", 2);
+    const binding = rows.find((r) => r.kind === EventKind.Binding && r.name === "updated")!;
+    const postedBefore = (await p.outbox()).length;
+    await hostSends(p, { t: "cursor", seq: fact.seq });
+    await p.page.waitForSelector(`[data-testid="details"][data-call-seq="${fact.seq}"]`);
+    assert.equal(await p.page.locator('[data-testid="cursor-seq"]').textContent(), String(fact.seq));
+    // A binding's cursor selects the call it belongs to.
+    await hostSends(p, { t: "cursor", seq: binding.seq });
+    await p.page.waitForSelector(`[data-testid="details"][data-call-seq="${callRow(rows, "Sample.Ledger.handle_call/3", 1).seq}"]`);
+    // Invalid messages are dropped by the protocol validator.
+    await hostSends(p, { t: "cursor", seq: "1" });
+    assert.equal((await p.outbox()).length, postedBefore);
+  });
+
+  it("scrubs: dragging the axis moves the cursor and posts it", async () => {
+    const canvas = await p.page.locator('[data-testid="timeline-canvas"]').boundingBox();
+    assert.ok(canvas);
+    const y = canvas.y + 42; // on the time axis
+    await p.page.mouse.move(canvas.x + 10, y);
+    await p.page.mouse.down();
+    await p.page.mouse.move(canvas.x + canvas.width * 0.5, y, { steps: 4 });
+    await p.page.mouse.up();
+    const state = await p.page.evaluate(() => (globalThis as unknown as PageGlobals).__elixirScopeTest!.state());
+    assert.ok(state.cursorSeq !== null && state.cursorSeq > 1 && state.cursorSeq < rows.length, `cursor at ${state.cursorSeq}`);
+    await waitForPosted(p, { t: "cursor", seq: state.cursorSeq });
+  });
+
+  it("appends live batches and draws without console errors or CSP violations", async () => {
+    const more = sampleScript().rows.map((r) => ({ ...r, seq: r.seq + 1000, ts: r.ts + 2_000_000, call_id: r.call_id + 1000, parent_id: r.parent_id && r.parent_id + 1000 }));
+    const extra = Array.from(recordingBytes(more, { format: "stream" }));
+    // Structured clone keeps a Uint8Array a Uint8Array, as VS Code's postMessage does.
+    await p.page.evaluate((b) => (globalThis as unknown as Poster).postMessage({ t: "append", bytes: new Uint8Array(b) }, "*"), extra);
+    await p.page.waitForSelector(`[data-testid="event-count"]:text-is("${rows.length * 2}")`);
+    assert.equal(await p.page.locator('[data-testid="lane-label"]').count(), 3);
+    await hostSends(p, { t: "cursor", seq: 10 });
+    await p.page.keyboard.press("0");
+    await clickCall(p, callRow(rows, "Sample.Ledger.deposit/3").seq);
+    await p.page.mouse.move(0, 0);
+    await p.page.screenshot({ path: join(results, "webview-appended.png") });
+    assert.deepEqual(p.problems, []);
+  });
+
+  it("says clearly when the bytes are not a recording", async () => {
+    await assert.rejects(
+      openRecordingPage({ recording: new TextEncoder().encode("definitely not arrow"), distDir: dist, width: 800, height: 400 }),
+      (e: Error) => e instanceof RenderError && /not an ElixirScope recording/.test(e.message),
+    );
+  });
+
+  it("renderRecording writes a PNG of the timeline", async () => {
+    const out = join(results, "render-recording.png");
+    const r = await renderRecording({ recording: sampleRecording("stream").bytes, distDir: dist, outPng: out, width: 1200, height: 600 });
+    assert.deepEqual({ events: r.events, lanes: r.lanes, png: r.png }, { events: rows.length, lanes: 3, png: out });
+    assert.deepEqual([...readFileSync(out).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  });
+});

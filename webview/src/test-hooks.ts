@@ -1,0 +1,87 @@
+/**
+ * `window.__elixirScopeTest`: deterministic handles for tests and benchmarks (where a call bar
+ * is on screen, what is selected, timed redraws). Read-only views of the webview's state plus
+ * view commands a user could also give; nothing here bypasses the message protocol.
+ */
+import type { RecordingModel } from "./data/model";
+import type { TimelineView } from "./views/timeline-view";
+
+export interface TestState {
+  state: string;
+  events: number;
+  lanes: number;
+  calls: number;
+  exceptions: number;
+  cursorSeq: number | null;
+  selectedSeq: number | null;
+  range: [number, number] | null;
+}
+
+export interface TestHooks {
+  state(): TestState;
+  /** Client rectangle of the call bar that event `seq` belongs to, or null if not on screen. */
+  eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
+  /** Zooms to the call of event `seq`; false if it has none. */
+  focusSeq(seq: number): boolean;
+  /** Redraws synchronously; returns the time taken (ms). */
+  drawTimed(): number;
+  zoomBy(factor: number): void;
+  panBy(pixels: number): void;
+  /** performance marks of the last load, ms since navigation start. */
+  marks(): Record<string, number>;
+}
+
+declare global {
+  interface Window {
+    __elixirScopeTest?: TestHooks;
+  }
+}
+
+interface Sources {
+  root: HTMLElement;
+  model(): RecordingModel | undefined;
+  view(): TimelineView | null;
+  selected(): number;
+}
+
+export function installTestHooks(s: Sources): () => void {
+  const hooks: TestHooks = {
+    state() {
+      const m = s.model();
+      const view = s.view();
+      const sel = s.selected();
+      const cursor = view?.cursor ?? -1;
+      return {
+        state: s.root.dataset.state ?? "",
+        events: m?.count ?? 0,
+        lanes: m?.lanes.length ?? 0,
+        calls: m?.callCount ?? 0,
+        exceptions: m?.exceptionRows.length ?? 0,
+        cursorSeq: m && cursor >= 0 ? m.seq[cursor] : null,
+        selectedSeq: m && sel >= 0 ? m.seq[m.callRow[sel]] : null,
+        range: view ? view.visibleRange : null,
+      };
+    },
+    eventBox: (seq) => s.view()?.eventBox(seq) ?? null,
+    focusSeq(seq) {
+      const m = s.model();
+      const row = m ? m.rowOfSeq(seq) : -1;
+      const call = m && row >= 0 ? m.callOf[row] : -1;
+      if (call < 0) return false;
+      s.view()?.focusCall(call);
+      return true;
+    },
+    drawTimed: () => s.view()?.drawTimed() ?? 0,
+    zoomBy: (f) => s.view()?.zoomBy(f),
+    panBy: (px) => s.view()?.panByPixels(px),
+    marks() {
+      const out: Record<string, number> = {};
+      for (const e of performance.getEntriesByType("mark")) out[e.name] = e.startTime;
+      return out;
+    },
+  };
+  window.__elixirScopeTest = hooks;
+  return () => {
+    if (window.__elixirScopeTest === hooks) delete window.__elixirScopeTest;
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The webview's root: receives recordings from the host, owns the model, the selection and the
+ * cursor, and links the header, the timeline and the details panel. Talks to the outside only
+ * through `Host` (messages of protocol/src/webview.ts).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { ToWebview } from "../../../protocol/src/webview";
+import { formatDuration, shortPath } from "../data/format";
+import { RecordingModel } from "../data/model";
+import type { Host } from "../host";
+import { installTestHooks } from "../test-hooks";
+import { Details } from "./details";
+import { Header } from "./header";
+import { Timeline } from "./timeline";
+import type { TimelineView } from "./timeline-view";
+
+/** Recordings bigger than this get a "Loading…" frame before the (synchronous) model build. */
+const SHOW_LOADING_ABOVE_BYTES = 8 * 1024 * 1024;
+
+export type ViewState = "waiting" | "loading" | "drawn" | "error";
+
+export function App({ host, root }: { host: Host; root: HTMLElement }) {
+  const [model, setModel] = useState<RecordingModel>();
+  const [version, setVersion] = useState(0);
+  const [title, setTitle] = useState("");
+  const [problem, setProblem] = useState<string>();
+  const [loadingBytes, setLoadingBytes] = useState(0);
+  const [selected, setSelected] = useState(-1);
+  const [cursorRow, setCursorRow] = useState(-1);
+  const modelRef = useRef<RecordingModel | undefined>(undefined);
+  const viewRef = useRef<TimelineView | null>(null);
+  const pendingCursor = useRef<number | undefined>(undefined);
+
+  const setState = useCallback((state: ViewState) => {
+    root.dataset.state = state;
+  }, [root]);
+
+  const fail = useCallback(
+    (message: string) => {
+      setProblem(message);
+      setState("error");
+    },
+    [setState],
+  );
+
+  const load = useCallback(
+    (bytes: Uint8Array, messageTitle: string) => {
+      try {
+        const m = RecordingModel.fromIPC(bytes);
+        performance.mark("elixirscope:model");
+        modelRef.current = m;
+        setModel(m);
+        setVersion(m.version);
+        setSelected(-1);
+        setCursorRow(-1);
+        setProblem(undefined);
+        setLoadingBytes(0);
+        const header = m.header;
+        setTitle(messageTitle || (header ? `${header.app}: ${header.command}` : root.dataset.title ?? "Recording"));
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    },
+    [fail, root],
+  );
+
+  const onMessage = useCallback(
+    (message: ToWebview) => {
+      switch (message.t) {
+        case "recording":
+          performance.clearMarks();
+          performance.mark("elixirscope:bytes");
+          setState("loading");
+          if (message.bytes.byteLength > SHOW_LOADING_ABOVE_BYTES) {
+            setLoadingBytes(message.bytes.byteLength);
+            setTimeout(() => load(message.bytes, message.title), 0);
+          } else load(message.bytes, message.title);
+          break;
+        case "append": {
+          const m = modelRef.current;
+          if (!m) return load(message.bytes, "");
+          try {
+            m.append(message.bytes);
+            setVersion(m.version);
+          } catch (e) {
+            fail((e as Error).message);
+          }
+          break;
+        }
+        case "cursor": {
+          const m = modelRef.current;
+          const row = m ? m.rowOfSeq(message.seq) : -1;
+          if (!m || row < 0) return;
+          viewRef.current?.setCursorRow(row, true);
+          setCursorRow(row);
+          if (m.callOf[row] >= 0) setSelected(m.callOf[row]);
+          break;
+        }
+      }
+    },
+    [fail, load, setState],
+  );
+
+  useEffect(() => host.start({ onMessage, onError: fail }), [host, onMessage, fail]);
+
+  const postCursor = useCallback(
+    (row: number) => {
+      setCursorRow(row);
+      // Scrubbing fires per pointer move; the host hears at most one cursor per frame.
+      if (pendingCursor.current === undefined) {
+        requestAnimationFrame(() => {
+          const r = pendingCursor.current;
+          pendingCursor.current = undefined;
+          const m = modelRef.current;
+          if (m && r !== undefined && r >= 0 && r < m.count) host.post({ t: "cursor", seq: m.seq[r] });
+        });
+      }
+      pendingCursor.current = row;
+    },
+    [host],
+  );
+
+  const reveal = useCallback(
+    (call: number) => {
+      const m = modelRef.current;
+      if (!m || call < 0) return;
+      const row = m.callRow[call];
+      const file = m.fileOf(row);
+      if (file) host.post({ t: "reveal", file, line: m.lineOf(row), seq: m.seq[row] });
+    },
+    [host],
+  );
+
+  const select = useCallback(
+    (call: number) => {
+      setSelected(call);
+      reveal(call);
+    },
+    [reveal],
+  );
+
+  /** From the details panel (a caller): select it, move the cursor there, show it. */
+  const selectAndShow = useCallback(
+    (call: number) => {
+      const m = modelRef.current;
+      if (!m) return;
+      select(call);
+      viewRef.current?.setCursorRow(m.callRow[call], true);
+      postCursor(m.callRow[call]);
+    },
+    [select, postCursor],
+  );
+
+  const drawn = useCallback(
+    (m: RecordingModel) => {
+      if (m === modelRef.current && root.dataset.state !== "drawn") {
+        performance.mark("elixirscope:drawn");
+        setState("drawn");
+      }
+    },
+    [root, setState],
+  );
+
+  useEffect(() => installTestHooks({ root, model: () => modelRef.current, view: () => viewRef.current, selected: () => selected }), [root, selected]);
+
+  // `version` changes when appends grow the same model object.
+  const summary = useMemo(() => (version >= 0 ? model?.summary() : undefined), [model, version]);
+
+  const placeholder = problem ? (
+    <div className="es-error-box" data-testid="error">
+      <strong>Cannot show this recording.</strong>
+      <div>{problem}</div>
+    </div>
+  ) : loadingBytes ? (
+    <div>Loading {(loadingBytes / 1024 / 1024).toFixed(0)} MB recording…</div>
+  ) : (
+    <div>
+      <strong>No recording yet.</strong>
+      <div>Run “ElixirScope: Record Session” to record your program; its timeline appears here.</div>
+    </div>
+  );
+
+  return (
+    <div className="es-app">
+      <Header title={title} header={model?.header} summary={summary} />
+      <div className="es-body">
+        <div className="es-main">
+          <Timeline
+            model={problem ? undefined : model}
+            version={version}
+            selected={selected}
+            viewRef={viewRef}
+            onSelect={select}
+            onCursor={postCursor}
+            onReveal={reveal}
+            onDrawn={drawn}
+            placeholder={placeholder}
+          />
+          <StatusBar model={model} row={cursorRow} />
+        </div>
+        <Details model={model} call={selected} version={version} onReveal={reveal} onSelect={selectAndShow} />
+      </div>
+    </div>
+  );
+}
+
+function StatusBar({ model, row }: { model: RecordingModel | undefined; row: number }) {
+  const hint = "Wheel: zoom · Drag: pan · Shift+wheel: scroll · ←/→: step";
+  if (!model || row < 0 || row >= model.count) {
+    return (
+      <div className="es-statusbar">
+        <span>
+          <span className="es-cursor-dot" />
+          Click the timeline or drag the axis to scrub
+        </span>
+        <span className="es-hint">{hint}</span>
+      </div>
+    );
+  }
+  const KIND = ["", "call", "return", "exception", "binding"];
+  const name = model.nameOf(row);
+  return (
+    <div className="es-statusbar" data-testid="cursor-status">
+      <span>
+        <span className="es-cursor-dot" />
+        seq <b data-testid="cursor-seq">{model.seq[row]}</b>
+      </span>
+      <span>
+        at <b>{formatDuration(model.ts[row])}</b>
+      </span>
+      <span>
+        {KIND[model.kind[row]] ?? "event"} <b>{model.labelOf(row)}</b>
+        {name ? ` · ${name}` : ""}
+      </span>
+      <span>{model.pidOf(row)}</span>
+      <span>
+        {shortPath(model.fileOf(row), 2)}:{model.lineOf(row)}
+      </span>
+      <span className="es-hint">{hint}</span>
+    </div>
+  );
+}
