@@ -260,7 +260,7 @@ for (const [title, body, expected] of FACT_CASES) {
 }
 
 test("positions count UTF-16 code units, as LSP does", async () => {
-  const [m] = allModules(await index(`defmodule Café do\n  @doc "naïve 😀"; def größe(x), do: x\nend`));
+  const [m] = allModules(await index(`defmodule Cafe do\n  @doc "naïve 😀"; def größe(x), do: x\nend`));
   const [f] = m.functions;
   assert.equal(f.name, "größe");
   const line = `  @doc "naïve 😀"; def größe(x), do: x`;

@@ -83,3 +83,34 @@ test("positions past the end of a line or the file are clamped, as LSP asks", as
   assert.deepEqual(doc.index, indexSource(parser, doc.text));
   doc.dispose();
 });
+
+test("a file of many modules: edits re-index the touched module and reuse the others, same result", async () => {
+  const parser = await testParser();
+  const random = rng(99);
+  let expected = files.map((f) => readFileSync(f, "utf8")).join("\n");
+  const doc = new IncrementalDocument(parser, expected);
+  try {
+    for (let step = 0; step < 80; step++) {
+      const { edit, after } = randomEdit(expected, random);
+      expected = after;
+      doc.applyEdits([edit]);
+      assert.deepEqual(doc.index, indexSource(parser, expected), `index after step ${step}`);
+    }
+  } finally {
+    doc.dispose();
+  }
+});
+
+test("inserting lines above a module moves its cached positions", async () => {
+  const parser = await testParser();
+  const text = "defmodule A do\n  def a(x), do: x\nend\n\ndefmodule B do\n  use GenServer\n  def b(y), do: y\nend\n";
+  const doc = new IncrementalDocument(parser, text);
+  void doc.index;
+  doc.applyEdits([{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: "  # one\n  # two\n" }]);
+  const b = doc.index.modules[1];
+  assert.equal(b.range.start.line, 6);
+  assert.equal(b.uses[0].line, 7);
+  assert.equal(b.functions[0].clauses[0].range.start.line, 8);
+  assert.deepEqual(doc.index, indexSource(parser, doc.text));
+  doc.dispose();
+});

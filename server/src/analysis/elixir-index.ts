@@ -7,6 +7,7 @@
  */
 import { addBodyFacts, noFacts } from "./body-facts";
 import type { Clause, DefKind, FileIndex, FunctionDef, ModuleDef, ModuleKind } from "./model";
+import type { ModuleCache } from "./module-cache";
 import type { Parser, SyntaxNode, Tree } from "./parser";
 import { parseText } from "./parser";
 import { patternVariables } from "./patterns";
@@ -37,9 +38,10 @@ export function indexSource(parser: Parser, text: string): FileIndex {
 }
 
 /** Indexes an already parsed file (the language server keeps trees for incremental reparses). */
-export function indexTree(tree: Tree): FileIndex {
+export function indexTree(tree: Tree, cache?: ModuleCache): FileIndex {
   const modules: ModuleDef[] = [];
-  collectModules(named(tree.rootNode), null, modules);
+  collectModules(named(tree.rootNode), null, modules, cache);
+  cache?.endGeneration();
   return { modules, hasErrors: tree.rootNode.hasError };
 }
 
@@ -48,21 +50,29 @@ export function indexTree(tree: Tree): FileIndex {
  * module in an ERROR node and leaves `defmodule X` without its do-block; we take the ERROR
  * node that follows as the body, so the outline and the plan survive half-written code.
  */
-function collectModules(nodes: SyntaxNode[], parent: string | null, out: ModuleDef[]): void {
+function collectModules(nodes: SyntaxNode[], parent: string | null, out: ModuleDef[], cache?: ModuleCache): void {
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    if (node.type === "ERROR") {
+    const type = node.type;
+    if (type === "ERROR") {
       collectModules(named(node), parent, out);
       continue;
     }
-    if (node.type !== "call") continue;
+    if (type !== "call") continue;
     const parts = callParts(node);
+    if (parts.target?.type !== "identifier" || !(parts.target.text in MODULE_KINDS)) continue;
     const next = nodes[i + 1];
     const recovered = !parts.doBlock && next?.type === "ERROR" ? next : null;
-    const m = moduleDefinition(node, parent, parts, recovered);
-    if (!m) continue;
-    out.push(m);
     if (recovered) i++; // Consumed as the module's body.
+    // Only whole, error-free modules are cached: their index depends on their text alone.
+    const cacheable = cache && !recovered && !node.hasError;
+    const text = cacheable ? node.text : "";
+    const start = { line: node.startPosition.row, character: node.startPosition.column };
+    const cached = cacheable ? cache.lookup(text, start) : null;
+    const m = cached ?? moduleDefinition(node, parent, parts, recovered);
+    if (!m) continue;
+    if (cacheable && !cached) cache.store(text, start, m);
+    out.push(m);
   }
 }
 
@@ -125,10 +135,11 @@ class ModuleBuilder {
 
   addBody(block: SyntaxNode, describe: string | null): void {
     for (const node of named(block)) {
-      if (node.type === "unary_operator") this.addAttribute(node);
-      else if (node.type === "call") this.addCall(node, describe);
+      const type = node.type; // Each `type` read is a call into wasm.
+      if (type === "unary_operator") this.addAttribute(node);
+      else if (type === "call") this.addCall(node, describe);
       // Definitions tree-sitter could not fit into the grammar still belong to this module.
-      else if (node.type === "ERROR") this.addBody(node, describe);
+      else if (type === "ERROR") this.addBody(node, describe);
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { indexTree } from "./elixir-index";
 import type { FileIndex, Position, Range } from "./model";
+import { ModuleCache } from "./module-cache";
 import { Edit, parseText, type Parser, type Point, type Tree } from "./parser";
 
 /** Replace `range` (positions in UTF-16 code units, as LSP sends them) with `text`. */
@@ -17,6 +18,7 @@ export class IncrementalDocument {
   private tree: Tree;
   private lineStarts: number[];
   private cachedIndex: FileIndex | null = null;
+  private readonly modules = new ModuleCache();
 
   constructor(
     private readonly parser: Parser,
@@ -32,7 +34,7 @@ export class IncrementalDocument {
 
   /** The index of the current text, computed on first use after a change. */
   get index(): FileIndex {
-    this.cachedIndex ??= indexTree(this.tree);
+    this.cachedIndex ??= indexTree(this.tree, this.modules);
     return this.cachedIndex;
   }
 

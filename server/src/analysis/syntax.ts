@@ -27,12 +27,14 @@ export interface CallParts {
  * from web-tree-sitter costs a trip into wasm, and the index asks for these three a lot.
  */
 export function callParts(call: SyntaxNode): CallParts {
-  const parts: CallParts = { target: null, args: null, doBlock: null };
-  for (const child of call.namedChildren) {
-    if (!child) continue;
-    if (child.type === "arguments") parts.args = child;
-    else if (child.type === "do_block") parts.doBlock = child;
-    else if (parts.target === null) parts.target = child;
+  // The grammar puts the target first, then optional arguments and do-block; with syntax
+  // errors, ERROR nodes can sit in between, so the rest are told apart by type.
+  const [target = null, ...rest] = call.namedChildren;
+  const parts: CallParts = { target, args: null, doBlock: null };
+  for (const child of rest) {
+    const type = child?.type;
+    if (type === "arguments") parts.args = child;
+    else if (type === "do_block") parts.doBlock = child;
   }
   return parts;
 }
@@ -83,10 +85,10 @@ export function stringContent(node: SyntaxNode): string | null {
 
 /** An `alias` node ("Sample.Ledger"), `__MODULE__.Inner`, or an atom module name. */
 export function moduleNameOf(node: SyntaxNode, current: string | null): string | null {
-  if (node.type === "alias") return node.text;
-  if (node.type === "atom") return node.text;
-  if (node.type === "identifier" && node.text === "__MODULE__") return current;
-  if (node.type === "dot") {
+  const type = node.type;
+  if (type === "alias" || type === "atom") return node.text;
+  if (type === "identifier" && node.text === "__MODULE__") return current;
+  if (type === "dot") {
     const left = node.childForFieldName("left");
     const right = node.childForFieldName("right");
     if (!left || !right) return null;
