@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { enclosingFunction } from "../../server/src/analysis/enclosing";
-import { PlanError, planWorkspace } from "../../server/src/analysis/plan";
+import { FileIndexCache, PlanError, planWorkspace } from "../../server/src/analysis/plan";
 import { locateWasm, WasmNotFoundError } from "../../server/src/analysis/parser";
 import { index, sampleApp } from "./helpers";
 
@@ -153,4 +153,26 @@ test("enclosing function inside a nested module names the inner module", async (
     endLine: 5,
     params: ["x"],
   });
+});
+
+test("a plan cache reuses unchanged files and notices edits, new files and deletions", async () => {
+  const root = workspace({
+    "lib/a.ex": "defmodule A do\n  def f(x), do: x\nend\n",
+    "lib/b.ex": "defmodule B do\n  def g(x), do: x\nend\n",
+  });
+  try {
+    const cache = new FileIndexCache();
+    const first = await planWorkspace(root, { cache });
+    assert.deepEqual(first.modules.map((m) => m.module), ["A", "B"]);
+    writeFileSync(join(root, "lib/b.ex"), "defmodule B do\n  def g(x), do: x\n  def h(y), do: y\nend\n");
+    writeFileSync(join(root, "lib/c.ex"), "defmodule C do\n  def i, do: 1\nend\n");
+    rmSync(join(root, "lib/a.ex"));
+    const second = await planWorkspace(root, { cache });
+    assert.deepEqual(
+      second.modules.map((m) => `${m.module}: ${m.reason}`),
+      ["B: 2 public functions", "C: 1 public function"],
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -11,7 +11,7 @@ import type { ModulePlan } from "../../../protocol/src/wire";
 import type { PlanResult } from "../../../protocol/src/lsp";
 import { indexSource } from "./elixir-index";
 import { allModules, type FileIndex, type FunctionDef, type ModuleDef } from "./model";
-import { createElixirParser, type WasmOptions } from "./parser";
+import { createElixirParser, type Parser, type WasmOptions } from "./parser";
 import { programSourceFiles } from "./workspace-files";
 
 export interface SkippedModule {
@@ -39,19 +39,58 @@ export interface IndexedFile {
   index: FileIndex;
 }
 
+export interface PlanOptions extends WasmOptions {
+  /** Keeps file indexes between plans of the same folder; unchanged files are not parsed again. */
+  cache?: FileIndexCache;
+}
+
+/**
+ * Indexes of files by path, valid while the file's size and modification time stay the same.
+ * The language server keeps one per workspace folder, so planning again (every recording)
+ * only parses what changed on disk.
+ */
+export class FileIndexCache {
+  private entries = new Map<string, { mtimeMs: number; size: number; index: FileIndex }>();
+
+  get(path: string, mtimeMs: number, size: number): FileIndex | undefined {
+    const e = this.entries.get(path);
+    return e && e.mtimeMs === mtimeMs && e.size === size ? e.index : undefined;
+  }
+
+  set(path: string, mtimeMs: number, size: number, index: FileIndex): void {
+    this.entries.set(path, { mtimeMs, size, index });
+  }
+
+  /** Forgets files that are no longer part of the workspace. */
+  retainOnly(paths: string[]): void {
+    const keep = new Set(paths);
+    for (const path of this.entries.keys()) if (!keep.has(path)) this.entries.delete(path);
+  }
+}
+
 /** Reads, parses and plans every program `.ex` file under `root`. */
-export async function planWorkspace(root: string, options: WasmOptions = {}): Promise<WorkspacePlan> {
+export async function planWorkspace(root: string, options: PlanOptions = {}): Promise<WorkspacePlan> {
   await checkFolder(root);
   const parser = await createElixirParser(options);
   const indexed: IndexedFile[] = [];
   try {
-    for (const path of await programSourceFiles(root)) {
-      indexed.push({ file: relative(root, path), index: indexSource(parser, await readFile(path, "utf8")) });
-    }
+    const paths = await programSourceFiles(root);
+    for (const path of paths) indexed.push({ file: relative(root, path), index: await indexFile(parser, path, options.cache) });
+    options.cache?.retainOnly(paths);
   } finally {
     parser.delete();
   }
   return planIndexedFiles(indexed);
+}
+
+async function indexFile(parser: Parser, path: string, cache?: FileIndexCache): Promise<FileIndex> {
+  if (!cache) return indexSource(parser, await readFile(path, "utf8"));
+  const { mtimeMs, size } = await stat(path);
+  const cached = cache.get(path, mtimeMs, size);
+  if (cached) return cached;
+  const index = indexSource(parser, await readFile(path, "utf8"));
+  cache.set(path, mtimeMs, size, index);
+  return index;
 }
 
 async function checkFolder(root: string): Promise<void> {

@@ -23,7 +23,7 @@ import { indexSource } from "../analysis/elixir-index";
 import { enclosingFunction } from "../analysis/enclosing";
 import type { FileIndex } from "../analysis/model";
 import { createElixirParser, WasmNotFoundError, type Parser, type WasmOptions } from "../analysis/parser";
-import { PlanError, planWorkspace, type WorkspacePlan } from "../analysis/plan";
+import { FileIndexCache, PlanError, planWorkspace, type WorkspacePlan } from "../analysis/plan";
 import { DocumentStore } from "./documents";
 import { documentSymbols } from "./symbols";
 
@@ -32,6 +32,8 @@ export const SERVER_NAME = "elixir-scope-server";
 export function startLanguageServer(connection: Connection, options: WasmOptions): void {
   let parser: Parser | undefined;
   let documents: DocumentStore | undefined;
+  /** Per workspace folder: file indexes reused while files are unchanged on disk. */
+  const planCaches = new Map<string, FileIndexCache>();
   const ready = () => {
     // The client may not send anything but initialize before it has our answer.
     if (!parser || !documents) throw new ResponseError(ErrorCodes.ServerNotInitialized, "The ElixirScope language server is not initialized yet.");
@@ -70,7 +72,9 @@ export function startLanguageServer(connection: Connection, options: WasmOptions
       throw new ResponseError(ErrorCodes.InvalidParams, `${GET_INSTRUMENTATION_PLAN} needs params.root, the workspace folder's path.`);
     }
     try {
-      return await planWorkspace(params.root, options);
+      let cache = planCaches.get(params.root);
+      if (!cache) planCaches.set(params.root, (cache = new FileIndexCache()));
+      return await planWorkspace(params.root, { ...options, cache });
     } catch (e) {
       if (e instanceof PlanError || e instanceof WasmNotFoundError) throw new ResponseError(ErrorCodes.InvalidParams, e.message);
       throw new ResponseError(ErrorCodes.InternalError, `Planning ${params.root} failed: ${errorMessage(e)}`);
