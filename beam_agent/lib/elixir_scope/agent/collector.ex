@@ -197,7 +197,7 @@ defmodule ElixirScope.Agent.Collector do
     values = values(plan["values"])
     lib_dir = if is_binary(plan["lib_dir"]), do: plan["lib_dir"], else: ""
     ref = Store.atomics()
-    reset_store(ref)
+    Store.reset(ref)
     base = :erlang.unique_integer([:monotonic])
     t0 = :os.perf_counter()
     {loaded, skipped, _next} = Instrumenter.instrument(plan["modules"], lib_dir, next_site())
@@ -207,7 +207,7 @@ defmodule ElixirScope.Agent.Collector do
       skipped: Enum.map(skipped, fn {name, reason} -> %{module: to_string(name), reason: reason} end)
     }
 
-    :atomics.put(ref, Store.index(:on), 1)
+    Store.enable(ref, true)
 
     case send_frame(sock, @ready, JSON.encode(ready)) do
       :ok ->
@@ -256,17 +256,10 @@ defmodule ElixirScope.Agent.Collector do
     end
   end
 
-  defp reset_store(ref) do
-    :atomics.put(ref, Store.index(:on), 0)
-    :ets.delete_all_objects(Store.events_table())
-    :atomics.put(ref, Store.index(:pending), 0)
-    :atomics.put(ref, Store.index(:dropped), 0)
-  end
-
   defp disable do
     case Store.atomics() do
       nil -> :ok
-      ref -> :atomics.put(ref, Store.index(:on), 0)
+      ref -> Store.enable(ref, false)
     end
   end
 

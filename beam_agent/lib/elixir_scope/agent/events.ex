@@ -37,7 +37,11 @@ defmodule ElixirScope.Agent.Events do
   Context for `to_row/4`: `base_seq` and `t0` are the session's first unique integer and
   perf counter; `values` the plan's value bounds.
   """
-  def context(base_seq, t0, values), do: %{base: base_seq, t0: t0, values: values, sites: %{}, pids: %{}}
+  def context(base_seq, t0, values) do
+    # perf_counter units per second; 10^9 on Linux, so usually no conversion at all.
+    unit = :erlang.convert_time_unit(1, :second, :perf_counter)
+    %{base: base_seq, t0: t0, values: values, sites: %{}, pids: %{}, unit: unit}
+  end
 
   @doc "Converts one raw event of process `pid`. Returns `{row, ctx}` (ctx caches sites)."
   def to_row({kind, seq, ts, site, cid, parent, value}, pid, ctx) do
@@ -51,7 +55,7 @@ defmodule ElixirScope.Agent.Events do
       end
 
     row =
-      {seq - ctx.base, ns(ts - ctx.t0), kind, pid_text, mod, fun, arity, cid - ctx.base, rebase(parent, ctx.base),
+      {seq - ctx.base, ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity, cid - ctx.base, rebase(parent, ctx.base),
        file, line, name, value}
 
     {row, ctx}
@@ -60,7 +64,9 @@ defmodule ElixirScope.Agent.Events do
   defp rebase(0, _base), do: 0
   defp rebase(id, base), do: id - base
 
-  defp ns(delta), do: max(:erlang.convert_time_unit(delta, :perf_counter, :nanosecond), 0)
+  defp ns(delta, _unit) when delta <= 0, do: 0
+  defp ns(delta, 1_000_000_000), do: delta
+  defp ns(delta, unit), do: div(delta * 1_000_000_000, unit)
 
   defp site(site, %{sites: sites} = ctx) do
     case sites do

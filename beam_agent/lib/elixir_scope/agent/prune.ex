@@ -14,8 +14,8 @@ defmodule ElixirScope.Agent.Prune do
   #
   # Only `ElixirScope.Agent.Value` reads these markers, and only under `@pruned`.
 
-  @budget 2048
-  @max_bin 1024
+  @budget 256
+  @max_bin 512
 
   @pruned :"$elixir_scope_pruned"
   @cut :"$elixir_scope_cut"

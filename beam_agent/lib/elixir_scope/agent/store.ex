@@ -47,6 +47,18 @@ defmodule ElixirScope.Agent.Store do
   @doc "The atomics array, or nil when the store is not running."
   def atomics, do: :persistent_term.get(key(), nil)
 
+  @doc "Empties the event table and zeroes the counters (at the start of a session)."
+  def reset(ref) do
+    :atomics.put(ref, @on, 0)
+    :ets.delete_all_objects(@events)
+    :atomics.put(ref, @pending, 0)
+    :atomics.put(ref, @dropped, 0)
+    :ok
+  end
+
+  @doc "Turns recording on or off (flushes are discarded while off)."
+  def enable(ref, on?), do: :atomics.put(ref, @on, if(on?, do: 1, else: 0))
+
   def start_link(opts), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
 
   @impl true

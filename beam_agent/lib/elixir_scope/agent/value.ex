@@ -65,12 +65,27 @@ defmodule ElixirScope.Agent.Value do
   defp class_name(_), do: "error"
 
   defp finish(text, trunc?, max_chars) do
-    text =
-      if String.length(text) > max_chars,
-        do: String.slice(text, 0, max(max_chars - 1, 0)) <> @ellipsis,
-        else: text
-
+    # Character counts are in code points; the byte size bounds them from above.
+    text = if byte_size(text) > max_chars, do: cut(text, max_chars), else: text
     if trunc? and not String.ends_with?(text, @ellipsis), do: text <> @ellipsis, else: text
+  end
+
+  defp cut(text, max_chars) do
+    case skip_codepoints(text, max_chars, 0) do
+      :fits -> text
+      _ -> binary_part(text, 0, skip_codepoints(text, max(max_chars - 1, 0), 0)) <> @ellipsis
+    end
+  end
+
+  # Byte offset after `n` code points, or :fits if the text has no more than `n`.
+  defp skip_codepoints(text, 0, offset), do: if(offset == byte_size(text), do: :fits, else: offset)
+
+  defp skip_codepoints(text, n, offset) do
+    case text do
+      <<_::binary-size(offset), c::utf8, _::binary>> -> skip_codepoints(text, n - 1, offset + byte_size(<<c::utf8>>))
+      <<_::binary-size(offset), _, _::binary>> -> skip_codepoints(text, n - 1, offset + 1)
+      _ -> :fits
+    end
   end
 
   ## The formatter: fmt(term, depth, ctx, bytes_left) -> {iodata, bytes_left, truncated?}
@@ -119,7 +134,7 @@ defmodule ElixirScope.Agent.Value do
 
   defp fmt_binary(bin, {items, _, chars, _}, left) do
     if String.printable?(bin) do
-      leaf(inspect(bin, printable_limit: chars), left, String.length(bin) > chars)
+      leaf(inspect(bin, printable_limit: chars), left, byte_size(bin) > chars and skip_codepoints(bin, chars, 0) != :fits)
     else
       leaf(inspect(bin, limit: items), left, byte_size(bin) > items)
     end
