@@ -6,9 +6,9 @@
  *                                    moving the IPC bytes into the page (report only)
  *   webview.frame_p95_ms_1m          p95 of synchronous redraws while zooming and panning
  *   webview.heap_mb_1m               JS heap + array buffers with the recording open
- * Baseline, measured in the same run: apache-arrow `tableFromIPC` of the same bytes inside the
- * same page kind of work is ~1% of it, so the baseline field reports the parts instead
- * (model build vs first draw) and the model build alone in Node.
+ * There is no slower tool to compare with, so the baseline field reports the parts measured in
+ * the same run instead: model build vs first draw in the page, and in Node `tableFromIPC` of
+ * the same bytes (the floor: Arrow parsing alone) and the model build cold and warm.
  * Usage: node --import tsx bench/webview/first-paint.bench.ts [events]
  */
 import { execFileSync } from "node:child_process";

@@ -38,6 +38,11 @@ export const CSS = `
 body.vscode-light {
   --es-lane-alt: color-mix(in srgb, var(--es-fg) 4%, transparent);
   --es-grid: color-mix(in srgb, var(--es-fg) 9%, transparent);
+  --es-syn-string: var(--vscode-debugTokenExpression-string, #a31515);
+  --es-syn-number: var(--vscode-debugTokenExpression-number, #098658);
+  --es-syn-atom: var(--vscode-debugTokenExpression-boolean, #0000ff);
+  --es-syn-module: var(--vscode-symbolIcon-classForeground, #267f99);
+  --es-syn-key: var(--vscode-debugTokenExpression-name, #001080);
 }
 * { box-sizing: border-box; }
 body { font-family: var(--es-font); font-size: var(--es-font-size); color: var(--es-fg); background: var(--es-bg); }

@@ -73,7 +73,8 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
           setState("loading");
           if (message.bytes.byteLength > SHOW_LOADING_ABOVE_BYTES) {
             setLoadingBytes(message.bytes.byteLength);
-            setTimeout(() => load(message.bytes, message.title), 0);
+            // Let "Loading…" reach the screen before the model build blocks the thread.
+            requestAnimationFrame(() => setTimeout(() => load(message.bytes, message.title), 0));
           } else load(message.bytes, message.title);
           break;
         case "append": {

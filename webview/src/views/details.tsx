@@ -6,7 +6,7 @@ import { memo } from "react";
 import { EventKind } from "../../../protocol/src/events";
 import { formatDuration, shortPath } from "../data/format";
 import { CallFlag, type RecordingModel } from "../data/model";
-import { ValueText } from "./value-text";
+import { tokenize, ValueText } from "./value-text";
 
 interface Props {
   model: RecordingModel | undefined;
@@ -86,7 +86,7 @@ export const Details = memo(function Details({ model, call, onReveal, onSelect }
             {bindings.map((b) => (
               <li key={b}>
                 <span className="es-var">{model.nameOf(b)}</span>
-                <span className="es-bval">= {model.valueOf(b)}</span>
+                <span className="es-bval">= {tokenize(model.valueOf(b))}</span>
                 <span className="es-line">{model.kind[b] === EventKind.Binding && model.lineOf(b) ? `line ${model.lineOf(b)}` : ""}</span>
               </li>
             ))}
