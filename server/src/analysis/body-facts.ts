@@ -51,6 +51,8 @@ const REMOTE: Record<string, Fact> = {
 const CANDIDATES =
   /\b(receive|send|spawn(?:_link|_monitor)?|raise|reraise|throw|exit)\b|(?<![\w.:])(?:Process|GenServer|Task(?:\.Supervisor)?|:gen_server|:erlang)\.(\w+)\b/g;
 
+const IDENTIFIER_CHAR = /[\w?!@:]/;
+
 export function noFacts(): FunctionFacts {
   return { recursive: false, sends: false, receives: false, spawns: false, raises: false };
 }
@@ -70,7 +72,10 @@ export function addBodyFacts(facts: FunctionFacts, body: SyntaxNode, self: { nam
 }
 
 function callsItself(body: SyntaxNode, text: string, self: { name: string; arities: number[] }): boolean {
+  const length = self.name.length;
   for (let i = text.indexOf(self.name); i >= 0; i = text.indexOf(self.name, i + 1)) {
+    // Only whole words can be calls; checking that here saves a trip into wasm per substring.
+    if (IDENTIFIER_CHAR.test(text[i - 1] ?? " ") || IDENTIFIER_CHAR.test(text[i + length] ?? " ")) continue;
     const at = body.startIndex + i;
     const name = calledName(body, at, self.name.length);
     if (name !== self.name && name !== `__MODULE__.${self.name}`) continue;
