@@ -44,11 +44,14 @@ defmodule ElixirScope.Agent.Collector do
   @doc "Whether a session is running."
   def active?, do: GenServer.call(__MODULE__, :active?)
 
+  @doc "Waits until no session is running (it ended by STOP, BYE or a lost connection)."
+  def await_end(timeout), do: GenServer.call(__MODULE__, :await_end, timeout)
+
   @impl true
   def init(_opts) do
     # So that an application shutdown (System.stop/0) still flushes in terminate/2.
     Process.flag(:trap_exit, true)
-    {:ok, %{session: nil}}
+    {:ok, %{session: nil, waiters: []}}
   end
 
   @impl true
@@ -71,10 +74,12 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_call({:finish, reason, opts}, _from, %{session: s} = state) do
     end_session(s, reason, Keyword.get(opts, :restore, false))
-    {:reply, :ok, %{state | session: nil}}
+    {:reply, :ok, ended(state)}
   end
 
   def handle_call(:active?, _from, state), do: {:reply, state.session != nil, state}
+  def handle_call(:await_end, _from, %{session: nil} = state), do: {:reply, :ok, state}
+  def handle_call(:await_end, from, state), do: {:noreply, %{state | waiters: [from | state.waiters]}}
 
   @impl true
   def handle_info(:drain, %{session: nil} = state), do: {:noreply, state}
@@ -95,7 +100,7 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_info({:tcp, sock, <<@stop, _::binary>>}, %{session: %{socket: sock} = s} = state) do
     end_session(s, "stopped by the recorder", true)
-    {:noreply, %{state | session: nil}}
+    {:noreply, ended(state)}
   end
 
   def handle_info({:tcp, sock, _other}, %{session: %{socket: sock}} = state) do
@@ -108,7 +113,7 @@ defmodule ElixirScope.Agent.Collector do
     disable()
     Instrumenter.restore(s.loaded)
     warn("ElixirScope: the recorder closed the connection; recording stopped, original code restored.")
-    {:noreply, %{state | session: nil}}
+    {:noreply, ended(state)}
   end
 
   def handle_info({:tcp_error, sock, _}, %{session: %{socket: sock}} = state),
@@ -124,6 +129,11 @@ defmodule ElixirScope.Agent.Collector do
   end
 
   def terminate(_reason, _state), do: :ok
+
+  defp ended(state) do
+    Enum.each(state.waiters, &GenServer.reply(&1, :ok))
+    %{state | session: nil, waiters: []}
+  end
 
   ## Handshake
 
