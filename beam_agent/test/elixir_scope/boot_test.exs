@@ -7,7 +7,7 @@ defmodule ElixirScope.Agent.BootTest do
 
   alias ElixirScope.Agent.{FakeRecorder, Fixtures}
 
-  @fixture Path.expand("../fixtures/tiny_app", __DIR__)
+  @fixture Path.expand("../../test_fixtures/tiny_app", __DIR__)
 
   setup_all do
     app = Path.join(Fixtures.tmp_dir(), "tiny_app")
