@@ -217,6 +217,14 @@ describe("RecordingModel", () => {
     assert.equal(m.rowOfSeq(2 ** 40 + 4), 1);
   });
 
+  it("reads an empty recording", () => {
+    const m = RecordingModel.fromIPC(recordingBytes([]));
+    assert.deepEqual(m.summary(), { events: 0, processes: 0, calls: 0, exceptions: 0, bindings: 0, dropped: 0 });
+    assert.equal(m.rowAtTime(0), -1);
+    assert.equal(m.rowOfSeq(1), -1);
+    assert.equal(m.callAt(0, 0, 0), -1);
+  });
+
   it("rejects what is not a recording with a clear sentence", () => {
     const check = (bytes: Uint8Array, message: RegExp) =>
       assert.throws(() => RecordingModel.fromIPC(bytes), (e: Error) => e instanceof RecordingFormatError && message.test(e.message));

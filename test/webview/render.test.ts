@@ -170,6 +170,17 @@ describe("webview in headless Chromium", () => {
     );
   });
 
+  it("draws an empty recording as an explanation", async () => {
+    const empty = await openRecordingPage({ recording: recordingBytes([]), distDir: dist, width: 900, height: 400 });
+    try {
+      assert.equal(empty.events, 0);
+      assert.match((await empty.page.locator(".es-empty").textContent()) ?? "", /no events/);
+      assert.equal(await empty.page.locator('[data-testid="event-count"]').textContent(), "0");
+    } finally {
+      await empty.close();
+    }
+  });
+
   it("renderRecording writes a PNG of the timeline", async () => {
     const out = join(results, "render-recording.png");
     const r = await renderRecording({ recording: sampleRecording("stream").bytes, distDir: dist, outPng: out, width: 1200, height: 600 });

@@ -40,6 +40,8 @@ export interface OpenRecordingOptions {
   title?: string;
   /** How long to wait for the first drawn frame (ms). */
   timeoutMs?: number;
+  /** Called with the page before it loads (benchmarks attach a profiler here). */
+  beforeLoad?: (page: Page) => Promise<void>;
 }
 
 export interface RecordingPage {
@@ -133,6 +135,7 @@ export async function openRecordingPage(o: OpenRecordingOptions): Promise<Record
       });
     });
 
+    await o.beforeLoad?.(page);
     await page.goto(`${PAGE_ORIGIN}/`);
     const timeout = o.timeoutMs ?? 60_000;
     await page.waitForSelector('#root[data-state="drawn"], #root[data-state="error"]', { state: "attached", timeout });

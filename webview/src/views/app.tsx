@@ -174,6 +174,11 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
     </div>
   ) : loadingBytes ? (
     <div>Loading {(loadingBytes / 1024 / 1024).toFixed(0)} MB recording…</div>
+  ) : model ? (
+    <div>
+      <strong>This recording has no events.</strong>
+      <div>Nothing instrumented ran while recording: check the instrumentation plan, or record a command that runs your code.</div>
+    </div>
   ) : (
     <div>
       <strong>No recording yet.</strong>

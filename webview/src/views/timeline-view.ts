@@ -565,7 +565,8 @@ export class TimelineView {
     ctx.fillStyle = theme.background;
     ctx.fillRect(0, 0, this.width, this.height);
     const m = this.model;
-    if (!m || m.count === 0) return;
+    if (!m) return;
+    if (m.count === 0) return this.on.drawn(m);
     const ticks = scaleLinear().domain([this.t0, this.t1]).range([0, this.width]).ticks(Math.max(2, Math.floor(this.width / 130)));
     this.drawLanes(ticks);
     this.drawOverview();

@@ -100,7 +100,7 @@ export function Timeline(props: Props) {
       </div>
       <div className="es-canvas-wrap">
         <canvas ref={canvasRef} tabIndex={0} aria-label="Timeline of calls per process" data-testid="timeline-canvas" />
-        {!model && <div className="es-empty">{props.placeholder}</div>}
+        {(!model || model.count === 0) && <div className="es-empty">{props.placeholder}</div>}
         {model && hover && <Tooltip model={model} hover={hover} width={canvasRef.current?.clientWidth ?? 0} />}
       </div>
     </div>
