@@ -216,12 +216,13 @@ export function stepper(page: Page, prefix: string) {
     } catch (e) {
       broken = name;
       const failed = file.replace(/\.png$/, "-FAILED.png");
-      await page.screenshot({ path: failed }).catch(() => undefined);
+      await page.screenshot({ path: failed, animations: "disabled" }).catch(() => undefined);
       const error = new Error(`step "${name}" failed: ${(e as Error).message}\nscreenshot: ${failed}`);
       error.stack = `${error.message}\n${(e as Error).stack ?? ""}`;
       throw error;
     }
-    await page.screenshot({ path: file });
+    // Finite CSS animations (the hover's fade-in) are fast-forwarded to their end state.
+    await page.screenshot({ path: file, animations: "disabled" });
     process.stdout.write(`# screenshot: ${basename(file)}\n`);
   };
 }
