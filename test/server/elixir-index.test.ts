@@ -267,3 +267,9 @@ test("positions count UTF-16 code units, as LSP does", async () => {
   assert.equal(f.nameRange.start.character, line.indexOf("größe"));
   assert.equal(f.nameRange.end.character, line.indexOf("größe") + "größe".length);
 });
+
+test("calls named like Object.prototype members are just calls", async () => {
+  const idx = await index("constructor(1)\ndefmodule M do\n  toString(2)\n  hasOwnProperty do\n  end\n  def f, do: constructor()\nend\n");
+  assert.deepEqual(functionsOf(idx), ["M: def f/0 [0] 5-5 ()"]);
+  assert.deepEqual(allModules(idx).map((m) => m.name), ["M"]);
+});

@@ -25,7 +25,12 @@ import {
 } from "./syntax";
 
 const DEF_KINDS: ReadonlySet<string> = new Set<DefKind>(["def", "defp", "defmacro", "defmacrop"]);
-const MODULE_KINDS: Record<string, ModuleKind> = { defmodule: "module", defprotocol: "protocol", defimpl: "impl" };
+// A Map, not an object literal: `"constructor" in {}` is true, and Elixir code may call anything.
+const MODULE_KINDS = new Map<string, ModuleKind>([
+  ["defmodule", "module"],
+  ["defprotocol", "protocol"],
+  ["defimpl", "impl"],
+]);
 
 /** Parses and indexes `text`. */
 export function indexSource(parser: Parser, text: string): FileIndex {
@@ -60,7 +65,7 @@ function collectModules(nodes: SyntaxNode[], parent: string | null, out: ModuleD
     }
     if (type !== "call") continue;
     const parts = callParts(node);
-    if (parts.target?.type !== "identifier" || !(parts.target.text in MODULE_KINDS)) continue;
+    if (parts.target?.type !== "identifier" || !MODULE_KINDS.has(parts.target.text)) continue;
     const next = nodes[i + 1];
     const recovered = !parts.doBlock && next?.type === "ERROR" ? next : null;
     if (recovered) i++; // Consumed as the module's body.
@@ -87,7 +92,7 @@ function moduleDefinition(
   if (node.type !== "call") return null;
   const { target, args, doBlock: written } = parts ?? callParts(node);
   const doBlock = written ?? recovered ?? null;
-  const kind = target?.type === "identifier" ? MODULE_KINDS[target.text] : undefined;
+  const kind = target?.type === "identifier" ? MODULE_KINDS.get(target.text) : undefined;
   const nameNode = args?.firstNamedChild;
   if (!kind || !args || !nameNode) return null;
   const name = fullModuleName(kind, nameNode, args, parent);
@@ -165,7 +170,7 @@ class ModuleBuilder {
     if (parts.target?.type !== "identifier") return;
     const name = parts.target.text;
     if (DEF_KINDS.has(name)) return this.addDefinition(call, parts, name as DefKind);
-    if (name in MODULE_KINDS) {
+    if (MODULE_KINDS.has(name)) {
       const child = moduleDefinition(call, this.module.name, parts);
       if (child) this.module.children.push(child);
       return;

@@ -130,13 +130,13 @@ function skipReason(m: ModuleDef): string | null {
 }
 
 /** Known callbacks of behaviours people `use`, for modules that leave out `@impl`. */
-const BEHAVIOUR_CALLBACKS: Record<string, string[]> = {
-  GenServer: ["init/1", "handle_call/3", "handle_cast/2", "handle_info/2", "handle_continue/2", "terminate/2", "code_change/3", "format_status/1", "format_status/2"],
-  Supervisor: ["init/1"],
-  Application: ["start/2", "stop/1", "prep_stop/1", "config_change/3"],
-  Agent: [],
-  Task: [],
-};
+const BEHAVIOUR_CALLBACKS = new Map<string, string[]>([
+  ["GenServer", ["init/1", "handle_call/3", "handle_cast/2", "handle_info/2", "handle_continue/2", "terminate/2", "code_change/3", "format_status/1", "format_status/2"]],
+  ["Supervisor", ["init/1"]],
+  ["Application", ["start/2", "stop/1", "prep_stop/1", "config_change/3"]],
+  ["Agent", []],
+  ["Task", []],
+]);
 
 const MAX_LISTED = 4;
 
@@ -147,8 +147,8 @@ export function moduleReason(m: ModuleDef): string {
 }
 
 function identity(m: ModuleDef): string {
-  const behaviour = m.uses.map((u) => u.module).find((u) => u in BEHAVIOUR_CALLBACKS) ?? m.uses[0]?.module ?? m.behaviours[0];
-  const known = behaviour ? BEHAVIOUR_CALLBACKS[behaviour] ?? [] : [];
+  const behaviour = m.uses.map((u) => u.module).find((u) => BEHAVIOUR_CALLBACKS.has(u)) ?? m.uses[0]?.module ?? m.behaviours[0];
+  const known = behaviour ? BEHAVIOUR_CALLBACKS.get(behaviour) ?? [] : [];
   const callbacks = m.functions.filter((f) => f.impl !== null || known.includes(`${f.name}/${f.arity}`));
   const label =
     m.kind === "impl" ? `protocol implementation` : m.struct === "exception" ? "exception" : behaviour ?? (m.struct === "struct" ? "struct" : "");
