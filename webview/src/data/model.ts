@@ -63,6 +63,12 @@ interface LazyChunk {
   parentId: IntColumn;
 }
 
+// Plain constants for the ingestion loop (a property read per event adds up over millions).
+const CALL = EventKind.Call;
+const RETURN = EventKind.Return;
+const EXCEPTION = EventKind.Exception;
+const BINDING = EventKind.Binding;
+
 /** Above this, call ids go into a Map instead of a dense lookup array. */
 const DENSE_CALL_ID_LIMIT = 1 << 24;
 
@@ -397,33 +403,37 @@ export class RecordingModel {
       if (t > this.tsMax) this.tsMax = t;
       this.nextBinding[i] = -1;
       const kind = this.kind[i];
-      // Events of one call come from the process of its Call event: only Call rows (and
-      // events whose call is missing) need their pid looked at.
-      const call = kind === EventKind.Call ? -1 : this.lookupCall(callIds.at(j));
+      // An event shares its call's process, and a call its caller's (parent_id names a call
+      // in the same process): only top-level calls and events whose call is missing need
+      // their pid looked at.
+      const call = kind === CALL ? -1 : this.lookupCall(callIds.at(j));
+      const parentId = kind === CALL ? parentIds.at(j) : 0;
+      const parent = parentId > 0 ? this.lookupCall(parentId) : -1;
+      const known = call >= 0 ? call : parent;
       let lane: Lane;
-      if (call >= 0) {
-        lane = this.lanes[(this.pid[i] = this.callLane[call])];
+      if (known >= 0) {
+        lane = this.lanes[(this.pid[i] = this.callLane[known])];
       } else {
         const laneIndex = (this.pid[i] = pid.internAt(j, this.pids));
         lane = laneIndex < this.lanes.length ? this.lanes[laneIndex] : this.newLane(laneIndex, i);
       }
       lane.events++;
-      if (kind === EventKind.Call) {
-        this.callOf[i] = this.addCall(i, lane, callIds.at(j), parentIds.at(j));
+      if (kind === CALL) {
+        this.callOf[i] = this.addCall(i, lane, callIds.at(j), parent);
         continue;
       }
       this.callOf[i] = call;
-      if (kind === EventKind.Return || kind === EventKind.Exception) {
-        if (kind === EventKind.Exception) {
+      if (kind === RETURN || kind === EXCEPTION) {
+        if (kind === EXCEPTION) {
           this.exceptionRows.push(i);
           lane.exceptions++;
         }
         if (call >= 0 && this.callEndRow[call] < 0) {
           this.callEndRow[call] = i;
           this.callEnd[call] = t;
-          this.callFlags[call] = kind === EventKind.Exception ? CallFlag.Raised : CallFlag.Returned;
+          this.callFlags[call] = kind === EXCEPTION ? CallFlag.Raised : CallFlag.Returned;
         }
-      } else if (kind === EventKind.Binding) {
+      } else if (kind === BINDING) {
         this.bindingCount++;
         if (call >= 0) {
           const last = this.callLastBinding[call];
@@ -442,16 +452,15 @@ export class RecordingModel {
     return lane;
   }
 
-  private addCall(row: number, lane: Lane, callId: number, parentId: number): number {
+  /** `parent`: the caller's call index (in the same lane), -1 at the top. */
+  private addCall(row: number, lane: Lane, callId: number, parent: number): number {
     const c = this.callCount++;
-    const parent = parentId > 0 ? this.lookupCall(parentId) : -1;
-    const sameLaneParent = parent >= 0 && this.callLane[parent] === lane.index ? parent : -1;
-    const depth = sameLaneParent >= 0 ? this.callDepth[sameLaneParent] + 1 : 0;
+    const depth = parent >= 0 ? this.callDepth[parent] + 1 : 0;
     this.callRow[c] = row;
     this.callEndRow[c] = -1;
     this.callLane[c] = lane.index;
     this.callDepth[c] = depth;
-    this.callParent[c] = sameLaneParent;
+    this.callParent[c] = parent;
     this.callStart[c] = this.ts[row];
     this.callEnd[c] = NaN;
     this.callFlags[c] = 0;
@@ -504,7 +513,7 @@ function countCalls(table: Table): number {
   for (const batch of table.batches) {
     const kinds = batch.getChild("kind")?.data[0]?.values as ArrayLike<number> | undefined;
     if (!kinds) continue;
-    for (let j = 0; j < batch.numRows; j++) if (kinds[j] === EventKind.Call) calls++;
+    for (let j = 0; j < batch.numRows; j++) if (kinds[j] === CALL) calls++;
   }
   return calls;
 }
