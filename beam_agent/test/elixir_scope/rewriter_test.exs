@@ -176,7 +176,7 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert inner.function == "boom_inner" and inner.value == "** (ArgumentError) inner 4"
     assert outer.function == "nested_raise" and outer.parent_id == 0
     assert inner.parent_id == outer.call_id
-    assert Process.get(Runtime.stack_key()) in [nil, []]
+    assert Runtime.stack() == []
 
     {_, rows} = Recording.record(fn -> catch_it(fn -> ESFix.Shapes.thrower(:ball) end) end)
     assert [%{value: "** (throw) :ball"}] = for(r <- rows, r.kind == 3, do: r)
@@ -194,7 +194,7 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert id == inner.call_id
     outer_id = outer.call_id
     assert [%{call_id: ^outer_id}] = for(r <- rows, r.kind == 2, do: r)
-    assert Process.get(Runtime.stack_key()) == []
+    assert Runtime.stack() == []
   end
 
   test "deep tail recursion works (not as a tail call, see the moduledoc) and leaves no stack behind" do
@@ -202,7 +202,7 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert length(list) == 2_000
     assert length(for r <- rows, r.kind == 1, do: r) == 2_001
     assert length(for r <- rows, r.kind == 2, do: r) == 2_001
-    assert Process.get(Runtime.stack_key()) == []
+    assert Runtime.stack() == []
   end
 
   test "GenServer callbacks are recorded in the server process" do

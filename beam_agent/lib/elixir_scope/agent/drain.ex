@@ -198,10 +198,7 @@ defmodule ElixirScope.Agent.Drain do
         upto = Map.get(st.shipped_upto, pid)
 
         evs =
-          case List.keyfind(dict, Runtime.buffer_key(), 0) do
-            {_, {_n, _w, buffered}} -> add_events(buffered, pid, upto, [])
-            _ -> []
-          end
+          add_events(Runtime.buffered(dict), pid, upto, [])
 
         max_seq = Enum.reduce(evs, upto || 0, fn {seq, _, _}, m -> max(seq, m) end)
         shipped = if evs == [] and upto == nil, do: st.shipped_upto, else: Map.put(st.shipped_upto, pid, max_seq)

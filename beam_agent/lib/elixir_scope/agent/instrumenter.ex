@@ -21,13 +21,13 @@ defmodule ElixirScope.Agent.Instrumenter do
   Instruments each `%{"module" => name, "functions" => nil | [%{"name", "arity"}]}` found under
   `lib_dir`. Returns `{instrumented :: [%Loaded{}], skipped :: [{name, reason}], next_site}`.
   """
-  def instrument(modules, lib_dir, first_site \\ 1) do
+  def instrument(modules, lib_dir, first_site \\ 1, opts \\ []) do
     root = Path.expand("../../..", lib_dir)
 
     Enum.reduce(modules, {[], [], first_site}, fn plan, {done, skipped, site} ->
       name = plan_name(plan)
 
-      case instrument_one(name, plan_functions(plan), lib_dir, root, site) do
+      case instrument_one(name, plan_functions(plan), lib_dir, root, site, opts) do
         {:ok, loaded, next} -> {[loaded | done], skipped, next}
         {:skip, reason} -> {done, [{name, reason} | skipped], site}
       end
@@ -43,10 +43,10 @@ defmodule ElixirScope.Agent.Instrumenter do
   end
 
   @doc "Instruments one .beam file (used directly by tests). Same result shape as above."
-  def instrument_file(path, name, functions, root, site) do
+  def instrument_file(path, name, functions, root, site, opts \\ []) do
     with {:ok, info} <- read_beam(path),
          :ok <- check_module(info, root),
-         {forms, fns, sites, next} <- rewrite(info, functions, site),
+         {forms, fns, sites, next} <- rewrite(info, functions, site, opts),
          :ok <- nonempty(fns),
          {:ok, bin} <- compile(info, forms),
          :ok <- load(info.module, path, bin) do
@@ -55,14 +55,14 @@ defmodule ElixirScope.Agent.Instrumenter do
     end
   end
 
-  defp instrument_one(name, functions, lib_dir, root, site) do
+  defp instrument_one(name, functions, lib_dir, root, site, opts) do
     cond do
       not is_binary(name) or not Regex.match?(~r/^[A-Z][A-Za-z0-9_.]*$/, name) ->
         {:skip, "not an Elixir module name"}
 
       true ->
         case Path.wildcard(Path.join([lib_dir, "*", "ebin", "Elixir." <> name <> ".beam"])) do
-          [path | _] -> instrument_file(path, name, functions, root, site)
+          [path | _] -> instrument_file(path, name, functions, root, site, opts)
           [] -> {:skip, "no compiled module under #{lib_dir} (run mix compile first)"}
         end
     end
@@ -162,7 +162,7 @@ defmodule ElixirScope.Agent.Instrumenter do
 
   defp has_on_load?(forms), do: Enum.any?(forms, &match?({:attribute, _, :on_load, _}, &1))
 
-  defp rewrite(info, functions, site) do
+  defp rewrite(info, functions, site, opts) do
     injected = injected(info.debug_info.definitions)
 
     wanted =
@@ -172,7 +172,7 @@ defmodule ElixirScope.Agent.Instrumenter do
       end
 
     select = fn fa -> not MapSet.member?(injected, fa) and wanted.(fa) end
-    Rewriter.rewrite(info.forms, file: info.source, select: select, first_site: site)
+    Rewriter.rewrite(info.forms, [file: info.source, select: select, first_site: site] ++ Keyword.take(opts, [:bindings]))
   end
 
   # Macro-injected definitions (`context:` in their meta) and the wrappers generated for default

@@ -46,6 +46,7 @@ defmodule ElixirScope.Agent.Rewriter do
     * `:file` - source path recorded in sites
     * `:select` - `fn {name, arity} -> boolean` choosing functions (default: all)
     * `:first_site` - first site number to use (default 1)
+    * `:bindings` - record head variables as BINDING events (default true)
 
   Returns `{forms, instrumented :: [{name, arity}], sites :: [site], next_site}`.
   """
@@ -54,7 +55,8 @@ defmodule ElixirScope.Agent.Rewriter do
     file = Keyword.get(opts, :file, "")
     select = Keyword.get(opts, :select, fn _ -> true end)
     first = Keyword.get(opts, :first_site, 1)
-    state = %{module: module, file: file, next: first, sites: [], done: []}
+    bindings? = Keyword.get(opts, :bindings, true)
+    state = %{module: module, file: file, next: first, sites: [], done: [], bindings?: bindings?}
 
     {forms, state} =
       Enum.map_reduce(forms, state, fn
@@ -119,7 +121,7 @@ defmodule ElixirScope.Agent.Rewriter do
     g = :erl_anno.set_generated(true, :erl_anno.new(line))
     args = for i <- 1..arity//1, do: {:var, g, :"__es_arg#{i}"}
     patterns = Enum.zip_with(patterns, args, fn p, a -> {:match, g, p, a} end)
-    bindings = head_bindings(patterns)
+    bindings = if state.bindings?, do: head_bindings(patterns), else: []
 
     site = state.next
     clause_site = {site, {state.module, name, arity, line, state.file, nil}}

@@ -3,10 +3,13 @@ defmodule ElixirScope.Agent.Runtime do
   # The hot path: called from instrumented code (see `ElixirScope.Agent.Rewriter`), in the
   # user's processes. It never waits on another process and never raises.
   #
-  # Per process, in the process dictionary:
-  #   * `@stack`  the call ids of the instrumented calls this process is inside, innermost first
-  #   * `@buf`    `{n, words, events}`: events not yet flushed, newest first
-  #   * `@slot`   this process's ordering slot (an index into the atomics array)
+  # Per process, in the process dictionary, ONE entry (one get and one put per event):
+  #
+  #   `@state` = `{stack, n, words, events}`: the call ids of the instrumented calls this
+  #   process is inside (innermost first), and the events not yet flushed (newest first), their
+  #   count and their approximate size in words.
+  #
+  # and `@slot`, this process's ordering slot (an index into the atomics array).
   #
   # An event is `{kind, seq, ts, site, call_id, parent_id, value}` holding RAW terms: `seq` is
   # `:erlang.unique_integer([:monotonic])` (node-wide strictly increasing), `ts` is
@@ -15,15 +18,15 @@ defmodule ElixirScope.Agent.Runtime do
   # CALL event's `seq`.
   #
   # A buffer is written as one ETS object when it holds `@chunk` events, when the process
-  # returns from (or raises out of) its outermost instrumented call, so a finished or crashing
-  # process loses nothing. While a buffer is non-empty the process's slot holds a number smaller
-  # than the seq of every event in it: the collector never ships an event before all smaller
-  # seqs are known, which keeps the recording in capture order (see `ElixirScope.Agent.Drain`).
+  # returns from (or raises out of) its outermost instrumented call, and before a `receive` in
+  # instrumented code, so a finished, crashing or waiting process loses nothing. While a buffer
+  # is non-empty the process's slot holds a number smaller than the seq of every event in it:
+  # the collector never ships an event before all smaller seqs are known, which keeps the
+  # recording in capture order (see `ElixirScope.Agent.Drain`).
 
   alias ElixirScope.Agent.{Prune, Store}
 
-  @stack :"$elixir_scope_stack"
-  @buf :"$elixir_scope_buf"
+  @state :"$elixir_scope"
   @slot :"$elixir_scope_slot"
 
   @chunk 512
@@ -48,38 +51,53 @@ defmodule ElixirScope.Agent.Runtime do
   @free Store.free_table()
   @key Store.key()
 
-  def stack_key, do: @stack
-  def buffer_key, do: @buf
+  def state_key, do: @state
+
+  @doc "The calling process's stack of open call ids (innermost first)."
+  def stack do
+    case :erlang.get(@state) do
+      {stack, _, _, _} -> stack
+      _ -> []
+    end
+  end
+
+  @doc "Buffered events in a process dictionary as returned by `Process.info(pid, :dictionary)`."
+  def buffered(dictionary) do
+    case List.keyfind(dictionary, @state, 0) do
+      {_, {_stack, _n, _words, events}} -> events
+      _ -> []
+    end
+  end
 
   @doc """
   Entering a clause: records CALL (value = `args`) and one BINDING per value in `bindings`
   (sites `site + 1`, `site + 2`, …), pushes the call on the process's stack and returns its id.
   """
   def call(site, args, bindings) do
-    {n, words, evs} = open(:erlang.get(@buf))
+    {stack, n, words, evs} = open(:erlang.get(@state))
     seq = :erlang.unique_integer([:monotonic])
     ts = :os.perf_counter()
 
     parent =
-      case :erlang.get(@stack) do
-        [p | _] = stack ->
-          :erlang.put(@stack, [seq | stack])
-          p
-
-        _ ->
-          :erlang.put(@stack, [seq])
-          0
+      case stack do
+        [p | _] -> p
+        _ -> 0
       end
 
     {v, w} = bound(args)
     evs = [{@call, seq, ts, site, seq, parent, v} | evs]
-    {evs, n, words} = bindings(bindings, site + 1, ts, seq, parent, evs, n + 1, words + w)
+
+    {evs, n, words} =
+      case bindings do
+        [] -> {evs, n + 1, words + w}
+        _ -> bindings(bindings, site + 1, ts, seq, parent, evs, n + 1, words + w)
+      end
 
     if n >= @chunk do
       write(evs, n, words)
-      :erlang.put(@buf, {0, 0, []})
+      :erlang.put(@state, {[seq | stack], 0, 0, []})
     else
-      :erlang.put(@buf, {n, words, evs})
+      :erlang.put(@state, {[seq | stack], n, words, evs})
     end
 
     seq
@@ -87,19 +105,19 @@ defmodule ElixirScope.Agent.Runtime do
 
   @doc "Leaving a clause normally: records RETURN, pops the stack and returns `value`."
   def return(site, cid, value) do
-    {n, words, evs} = open(:erlang.get(@buf))
+    {stack, n, words, evs} = open(:erlang.get(@state))
     seq = :erlang.unique_integer([:monotonic])
     ts = :os.perf_counter()
-    rest = pop(cid)
+    rest = pop(stack, cid)
     {v, w} = bound(value)
     evs = [{@return, seq, ts, site, cid, parent(rest), v} | evs]
     n = n + 1
 
     if rest == [] or n >= @chunk do
       write(evs, n, words + w)
-      :erlang.put(@buf, {0, 0, []})
+      :erlang.put(@state, {rest, 0, 0, []})
     else
-      :erlang.put(@buf, {n, words + w, evs})
+      :erlang.put(@state, {rest, n, words + w, evs})
     end
 
     value
@@ -111,10 +129,10 @@ defmodule ElixirScope.Agent.Runtime do
   """
   def exception(site, cid, class, reason, stacktrace) do
     try do
-      {n, words, evs} = open(:erlang.get(@buf))
+      {stack, n, words, evs} = open(:erlang.get(@state))
       seq = :erlang.unique_integer([:monotonic])
       ts = :os.perf_counter()
-      rest = pop(cid)
+      rest = pop(stack, cid)
       # The banner is formatted by the collector; it only needs the innermost frame.
       {v, w} = bound({class, reason, Enum.take(stacktrace, 1)})
       evs = [{@exception, seq, ts, site, cid, parent(rest), v} | evs]
@@ -122,9 +140,9 @@ defmodule ElixirScope.Agent.Runtime do
 
       if rest == [] or n >= @chunk do
         write(evs, n, words + w)
-        :erlang.put(@buf, {0, 0, []})
+        :erlang.put(@state, {rest, 0, 0, []})
       else
-        :erlang.put(@buf, {n, words + w, evs})
+        :erlang.put(@state, {rest, n, words + w, evs})
       end
     catch
       _, _ -> :ok
@@ -133,12 +151,12 @@ defmodule ElixirScope.Agent.Runtime do
     :erlang.raise(class, reason, stacktrace)
   end
 
-  @doc "Writes the calling process's buffered events now (e.g. before the VM halts)."
+  @doc "Writes the calling process's buffered events now (before a receive, before halt)."
   def flush do
-    case :erlang.get(@buf) do
-      {n, words, evs} when n > 0 ->
+    case :erlang.get(@state) do
+      {stack, n, words, evs} when n > 0 ->
         write(evs, n, words)
-        :erlang.put(@buf, {0, 0, []})
+        :erlang.put(@state, {stack, 0, 0, []})
 
       _ ->
         :ok
@@ -149,8 +167,7 @@ defmodule ElixirScope.Agent.Runtime do
 
   @doc "Forgets this process's recording state (used by tests)."
   def reset do
-    :erlang.erase(@stack)
-    :erlang.erase(@buf)
+    :erlang.erase(@state)
     :ok
   end
 
@@ -167,20 +184,10 @@ defmodule ElixirScope.Agent.Runtime do
   defp parent([p | _]), do: p
   defp parent(_), do: 0
 
-  defp pop(cid) do
-    case :erlang.get(@stack) do
-      [^cid | rest] ->
-        :erlang.put(@stack, rest)
-        rest
-
-      other ->
-        # Out of step (user code erased the dictionary, or a session began mid-call):
-        # unwind to this call, or start over.
-        rest = unwind(other, cid)
-        :erlang.put(@stack, rest)
-        rest
-    end
-  end
+  # Out of step (user code erased the dictionary, or a session began mid-call): unwind to
+  # this call, or start over.
+  defp pop([cid | rest], cid), do: rest
+  defp pop(stack, cid), do: unwind(stack, cid)
 
   defp unwind([cid | rest], cid), do: rest
   defp unwind([_ | rest], cid), do: unwind(rest, cid)
@@ -196,9 +203,9 @@ defmodule ElixirScope.Agent.Runtime do
   end
 
   # A buffer going from empty to non-empty publishes a lower bound of its seqs in the slot.
-  defp open({n, _, _} = buf) when n > 0, do: buf
+  defp open({_, n, _, _} = state) when n > 0, do: state
 
-  defp open(_) do
+  defp open(state) do
     case :persistent_term.get(@key, nil) do
       nil ->
         :ok
@@ -210,7 +217,10 @@ defmodule ElixirScope.Agent.Runtime do
         end
     end
 
-    {0, 0, []}
+    case state do
+      {stack, _, _, _} -> {stack, 0, 0, []}
+      _ -> {[], 0, 0, []}
+    end
   end
 
   defp slot(ref) do

@@ -1,0 +1,153 @@
+# Hot-path benchmark of the BEAM agent, measured against the same code uninstrumented in the
+# same run. Run from beam_agent/:
+#
+#     mix run ../bench/agent/hot_path.exs          (also works with --no-start and MIX_ENV=prod)
+#
+# Prints one JSON line per metric on stdout (see /shared/BENCH.md); everything else goes to
+# stderr. Events go into the real store (ETS chunks) with recording on; the store is emptied
+# between repetitions, outside the timed part, so that this measures the instrumented code and
+# not the collector.
+alias ElixirScope.Agent.{Instrumenter, JSON, Runtime, Store}
+
+{:ok, _} = Application.ensure_all_started(:elixir_scope_agent)
+
+defmodule Bench do
+  @reps 15
+
+  def compile(name, source, root) do
+    ebin = Path.join([root, "_build", "bench", "lib", "bench_#{name}", "ebin"])
+    File.mkdir_p!(ebin)
+    file = Path.join([root, "lib", "#{name}.ex"])
+    File.mkdir_p!(Path.dirname(file))
+    File.write!(file, source)
+
+    for {mod, bin} <- Code.compile_string(source, file) do
+      File.write!(Path.join(ebin, "#{mod}.beam"), bin)
+    end
+  end
+
+  @doc "Median ns of `fun.()` over the repetitions (after a warm-up), store emptied before each."
+  def median_ns(fun) do
+    fun.()
+
+    times =
+      for _ <- 1..@reps do
+        reset()
+        :erlang.garbage_collect()
+        {us, _} = :timer.tc(fun)
+        us * 1_000
+      end
+
+    reset()
+    times |> Enum.sort() |> Enum.at(div(@reps, 2))
+  end
+
+  def reset do
+    Runtime.flush()
+    ref = Store.atomics()
+    Store.reset(ref)
+    Store.enable(ref, true)
+  end
+
+  def metric(name, value, unit, target, better, baseline) do
+    IO.puts(JSON.encode!(%{name: name, value: Float.round(value * 1.0, 2), unit: unit, target: target, better: better, baseline: baseline}))
+  end
+end
+
+root = Path.join(System.tmp_dir!(), "es-bench-#{System.pid()}")
+File.rm_rf!(root)
+
+tiny = fn mod ->
+  """
+  defmodule #{mod} do
+    def f(a, b), do: a + b
+    def g(_a, _b), do: 0
+    def fib(n) when n < 2, do: n
+    def fib(n), do: fib(n - 1) + fib(n - 2)
+  end
+  """
+end
+
+driver = """
+defmodule Bench.Driver do
+  # Only run/2 is instrumented: it makes the calls below nested calls (the common case inside
+  # an application); loop/3 stays plain.
+  def run(mod, n), do: loop(mod, n, 0)
+
+  def loop(_mod, 0, acc), do: acc
+  def loop(mod, n, acc), do: loop(mod, n - 1, acc + mod.f(n, 1))
+
+  def loop_g(_mod, 0), do: :ok
+  def loop_g(mod, n), do: (mod.g(n, 1); loop_g(mod, n - 1))
+
+  def loop_f(_mod, 0), do: :ok
+  def loop_f(mod, n), do: (mod.f(n, 1); loop_f(mod, n - 1))
+
+  def run_g(mod, n), do: loop_g(mod, n)
+  def run_f(mod, n), do: loop_f(mod, n)
+end
+"""
+
+Bench.compile("plain", tiny.("Bench.Plain"), root)
+Bench.compile("calls", tiny.("Bench.Calls"), root)
+Bench.compile("full", tiny.("Bench.Full"), root)
+Bench.compile("driver", driver, root)
+lib_dir = Path.join([root, "_build", "bench", "lib"])
+
+{[_], [], next} = Instrumenter.instrument([%{"module" => "Bench.Full", "functions" => nil}], lib_dir, 1)
+{[_], [], next} = Instrumenter.instrument([%{"module" => "Bench.Calls", "functions" => nil}], lib_dir, next, bindings: false)
+
+{[_], [], _} =
+  Instrumenter.instrument(
+    [%{"module" => "Bench.Driver", "functions" => [%{"name" => "run", "arity" => 2}, %{"name" => "run_g", "arity" => 2}, %{"name" => "run_f", "arity" => 2}]}],
+    lib_dir,
+    next,
+    bindings: false
+  )
+
+n = 200_000
+
+# 1. CALL + RETURN of a tiny function (no bindings), nested under an instrumented caller.
+plain = Bench.median_ns(fn -> Bench.Driver.run(Bench.Plain, n) end)
+calls = Bench.median_ns(fn -> Bench.Driver.run(Bench.Calls, n) end)
+per_event = (calls - plain) / (2 * n)
+
+IO.puts(:stderr, "tiny call: plain #{Float.round(plain / n, 1)} ns/call, recorded #{Float.round(calls / n, 1)} ns/call")
+
+Bench.metric("agent.hot_path_ns", per_event, "ns", 200, "lower",
+  "median over 15 runs of #{n} nested calls to f(a, b) = a + b recording CALL+RETURN (timestamps, seq, parent), minus the same calls uninstrumented, per event")
+
+Bench.metric("agent.hot_path_slowdown", calls / plain, "x", nil, "report",
+  "same loop, recorded ÷ uninstrumented (the function itself is a single addition)")
+
+# 2. Per binding: f(a, b) records two bindings, g(_a, _b) none; both record CALL+RETURN.
+with_bindings = Bench.median_ns(fn -> Bench.Driver.run_f(Bench.Full, n) end)
+without = Bench.median_ns(fn -> Bench.Driver.run_g(Bench.Full, n) end)
+per_binding = (with_bindings - without) / (2 * n)
+
+Bench.metric("agent.binding_ns", per_binding, "ns", 120, "lower",
+  "median over 15 runs: f(a, b) (2 head bindings) minus g(_a, _b) (none), both instrumented, per binding")
+
+# 3. The same tiny call made from uninstrumented code: every call is outermost, so each one
+#    also writes its buffer to the table (this is what calls from a test process cost).
+plain_top = Bench.median_ns(fn -> Bench.Driver.loop_f(Bench.Plain, n) end)
+top = Bench.median_ns(fn -> Bench.Driver.loop_f(Bench.Calls, n) end)
+
+Bench.metric("agent.hot_path_toplevel_ns", (top - plain_top) / (2 * n), "ns", nil, "report",
+  "as agent.hot_path_ns but every call is an outermost call (flushes its 2 events to ETS each time)")
+
+# 4. CPU-bound recursion: fib(22), calls+returns only and with bindings, ÷ plain.
+fib_plain = Bench.median_ns(fn -> Bench.Plain.fib(22) end)
+fib_calls = Bench.median_ns(fn -> Bench.Calls.fib(22) end)
+fib_full = Bench.median_ns(fn -> Bench.Full.fib(22) end)
+fib_events = 2 * 57_313
+
+IO.puts(:stderr, "fib(22): plain #{div(fib_plain, 1000)} us, calls #{div(fib_calls, 1000)} us, full #{div(fib_full, 1000)} us (#{fib_events} call/return events)")
+
+Bench.metric("agent.slowdown_calls_cpu", fib_calls / fib_plain, "x", nil, "report",
+  "fib(22) (57,313 calls) with CALL+RETURN recorded ÷ uninstrumented, same run")
+
+Bench.metric("agent.slowdown_full_cpu", fib_full / fib_plain, "x", nil, "report",
+  "fib(22) with CALL+RETURN+BINDING recorded ÷ uninstrumented, same run")
+
+File.rm_rf!(root)
