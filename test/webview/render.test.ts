@@ -120,6 +120,34 @@ describe("webview in headless Chromium", () => {
     assert.ok(statSync(shot).size > 10_000);
   });
 
+  it("zooms with the wheel, pans by dragging and steps the cursor with the arrow keys", async () => {
+    const state = () => p.page.evaluate(() => (globalThis as unknown as PageGlobals).__elixirScopeTest!.state());
+    const canvas = (await p.page.locator('[data-testid="timeline-canvas"]').boundingBox())!;
+    const [a0, b0] = (await state()).range!;
+    // Below the lanes: empty timeline, nothing to select.
+    const x = canvas.x + canvas.width / 2;
+    const y = canvas.y + canvas.height - 40;
+    await p.page.mouse.move(x, y);
+    await p.page.mouse.wheel(0, -400);
+    await p.page.waitForFunction((w) => {
+      const [a, b] = (globalThis as unknown as PageGlobals).__elixirScopeTest!.state().range!;
+      return b - a < w * 0.7;
+    }, b0 - a0);
+    const [a1, b1] = (await state()).range!;
+    await p.page.mouse.down();
+    await p.page.mouse.move(x + 150, y, { steps: 5 });
+    await p.page.mouse.up();
+    const [a2, b2] = (await state()).range!;
+    assert.ok(a2 < a1 && Math.abs(b2 - a2 - (b1 - a1)) < 1e-6 * (b1 - a1), `drag pans without zooming: ${[a1, b1]} → ${[a2, b2]}`);
+
+    const before = (await state()).cursorSeq!;
+    await p.page.keyboard.press("ArrowRight");
+    await waitForPosted(p, { t: "cursor", seq: before + 1 });
+    await p.page.keyboard.press("0"); // back to the whole recording
+    const [a3, b3] = (await state()).range!;
+    assert.deepEqual([a3, b3], [a0, b0]);
+  });
+
   it("follows the host's cursor and selects the call under it, without echoing it", async () => {
     const fact = callRow(rows, "Sample.Math.factorial/1", 2);
     const binding = rows.find((r) => r.kind === EventKind.Binding && r.name === "updated")!;
