@@ -8,7 +8,7 @@ defmodule ElixirScope.Agent.SessionTest do
   import ExUnit.CaptureIO
 
   alias ElixirScope.Agent
-  alias ElixirScope.Agent.{Collector, FakeRecorder, Fixtures, Recording}
+  alias ElixirScope.Agent.{Collector, FakeRecorder, Fixtures, Recording, Store}
 
   @source ~S'''
   defmodule ESFix.E2E do
@@ -99,6 +99,22 @@ defmodule ElixirScope.Agent.SessionTest do
     sizes = for r <- rows, r["function"] == "size_of", r["kind"] in [1, 4], do: r["value"]
     assert length(sizes) == 4
     for v <- sizes, do: assert(String.length(v) <= 121 and String.ends_with?(v, "…"))
+  end
+
+  test "beyond the cap on undrained memory, events are dropped and counted, never blocking", %{fix: fix} do
+    ref = Store.atomics()
+    cap = Store.cap(ref)
+    Store.set_cap(ref, 2_000)
+    on_exit(fn -> Store.set_cap(ref, cap) end)
+    {sock, _hello, _ready} = start_session(fix)
+    assert ESFix.E2E.sum(Enum.to_list(1..2_000)) == 2_001_000
+    Agent.finish("done")
+    got = FakeRecorder.collect(sock)
+    assert [%{"events" => events, "dropped" => dropped} | _] = Enum.reverse(got.stats)
+    assert events == length(got.events)
+    assert dropped > 0
+    # sum/1: 2,001 calls and returns, 4,000 bindings (h, t); add/2: 2,000 calls and returns, 4,000 bindings.
+    assert events + dropped == 16_002
   end
 
   test "STOP: restores the original code, flushes, STATS, BYE, closes", %{fix: fix} do

@@ -56,6 +56,10 @@ defmodule ElixirScope.Agent.Store do
     :ok
   end
 
+  @doc "The cap on undrained words, and setting it (beyond it chunks are dropped and counted)."
+  def cap(ref), do: :atomics.get(ref, @cap)
+  def set_cap(ref, words), do: :atomics.put(ref, @cap, words)
+
   @doc "Turns recording on or off (flushes are discarded while off)."
   def enable(ref, on?), do: :atomics.put(ref, @on, if(on?, do: 1, else: 0))
 
