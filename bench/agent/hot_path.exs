@@ -50,7 +50,16 @@ defmodule Bench do
   end
 
   def metric(name, value, unit, target, better, baseline) do
-    IO.puts(JSON.encode!(%{name: name, value: Float.round(value * 1.0, 2), unit: unit, target: target, better: better, baseline: baseline}))
+    IO.puts(
+      JSON.encode!(%{
+        name: name,
+        value: Float.round(value * 1.0, 2),
+        unit: unit,
+        target: target,
+        better: better,
+        baseline: baseline
+      })
+    )
   end
 end
 
@@ -94,12 +103,26 @@ Bench.compile("full", tiny.("Bench.Full"), root)
 Bench.compile("driver", driver, root)
 lib_dir = Path.join([root, "_build", "bench", "lib"])
 
-{[_], [], next} = Instrumenter.instrument([%{"module" => "Bench.Full", "functions" => nil}], lib_dir, 1)
-{[_], [], next} = Instrumenter.instrument([%{"module" => "Bench.Calls", "functions" => nil}], lib_dir, next, bindings: false)
+{[_], [], next} =
+  Instrumenter.instrument([%{"module" => "Bench.Full", "functions" => nil}], lib_dir, 1)
+
+{[_], [], next} =
+  Instrumenter.instrument([%{"module" => "Bench.Calls", "functions" => nil}], lib_dir, next,
+    bindings: false
+  )
 
 {[_], [], _} =
   Instrumenter.instrument(
-    [%{"module" => "Bench.Driver", "functions" => [%{"name" => "run", "arity" => 2}, %{"name" => "run_g", "arity" => 2}, %{"name" => "run_f", "arity" => 2}]}],
+    [
+      %{
+        "module" => "Bench.Driver",
+        "functions" => [
+          %{"name" => "run", "arity" => 2},
+          %{"name" => "run_g", "arity" => 2},
+          %{"name" => "run_f", "arity" => 2}
+        ]
+      }
+    ],
     lib_dir,
     next,
     bindings: false
@@ -112,29 +135,56 @@ plain = Bench.median_ns(fn -> Bench.Driver.run(Bench.Plain, n) end)
 calls = Bench.median_ns(fn -> Bench.Driver.run(Bench.Calls, n) end)
 per_event = (calls - plain) / (2 * n)
 
-IO.puts(:stderr, "tiny call: plain #{Float.round(plain / n, 1)} ns/call, recorded #{Float.round(calls / n, 1)} ns/call")
+IO.puts(
+  :stderr,
+  "tiny call: plain #{Float.round(plain / n, 1)} ns/call, recorded #{Float.round(calls / n, 1)} ns/call"
+)
 
-Bench.metric("agent.hot_path_ns", per_event, "ns", 200, "lower",
-  "median over 15 runs of #{n} nested calls to f(a, b) = a + b recording CALL+RETURN (timestamps, seq, parent), minus the same calls uninstrumented, per event")
+Bench.metric(
+  "agent.hot_path_ns",
+  per_event,
+  "ns",
+  200,
+  "lower",
+  "median over 15 runs of #{n} nested calls to f(a, b) = a + b recording CALL+RETURN (timestamps, seq, parent), minus the same calls uninstrumented, per event"
+)
 
-Bench.metric("agent.hot_path_slowdown", calls / plain, "x", nil, "report",
-  "same loop, recorded ÷ uninstrumented (the function itself is a single addition)")
+Bench.metric(
+  "agent.hot_path_slowdown",
+  calls / plain,
+  "x",
+  nil,
+  "report",
+  "same loop, recorded ÷ uninstrumented (the function itself is a single addition)"
+)
 
 # 2. Per binding: f(a, b) records two bindings, g(_a, _b) none; both record CALL+RETURN.
 with_bindings = Bench.median_ns(fn -> Bench.Driver.run_f(Bench.Full, n) end)
 without = Bench.median_ns(fn -> Bench.Driver.run_g(Bench.Full, n) end)
 per_binding = (with_bindings - without) / (2 * n)
 
-Bench.metric("agent.binding_ns", per_binding, "ns", 120, "lower",
-  "median over 15 runs: f(a, b) (2 head bindings) minus g(_a, _b) (none), both instrumented, per binding")
+Bench.metric(
+  "agent.binding_ns",
+  per_binding,
+  "ns",
+  120,
+  "lower",
+  "median over 15 runs: f(a, b) (2 head bindings) minus g(_a, _b) (none), both instrumented, per binding"
+)
 
 # 3. The same tiny call made from uninstrumented code: every call is outermost, so each one
 #    also writes its buffer to the table (this is what calls from a test process cost).
 plain_top = Bench.median_ns(fn -> Bench.Driver.loop_f(Bench.Plain, n) end)
 top = Bench.median_ns(fn -> Bench.Driver.loop_f(Bench.Calls, n) end)
 
-Bench.metric("agent.hot_path_toplevel_ns", (top - plain_top) / (2 * n), "ns", nil, "report",
-  "as agent.hot_path_ns but every call is an outermost call (flushes its 2 events to ETS each time)")
+Bench.metric(
+  "agent.hot_path_toplevel_ns",
+  (top - plain_top) / (2 * n),
+  "ns",
+  nil,
+  "report",
+  "as agent.hot_path_ns but every call is an outermost call (flushes its 2 events to ETS each time)"
+)
 
 # 4. CPU-bound recursion: fib(22), calls+returns only and with bindings, ÷ plain.
 fib_plain = Bench.median_ns(fn -> Bench.Plain.fib(22) end)
@@ -142,12 +192,27 @@ fib_calls = Bench.median_ns(fn -> Bench.Calls.fib(22) end)
 fib_full = Bench.median_ns(fn -> Bench.Full.fib(22) end)
 fib_events = 2 * 57_313
 
-IO.puts(:stderr, "fib(22): plain #{div(fib_plain, 1000)} us, calls #{div(fib_calls, 1000)} us, full #{div(fib_full, 1000)} us (#{fib_events} call/return events)")
+IO.puts(
+  :stderr,
+  "fib(22): plain #{div(fib_plain, 1000)} us, calls #{div(fib_calls, 1000)} us, full #{div(fib_full, 1000)} us (#{fib_events} call/return events)"
+)
 
-Bench.metric("agent.slowdown_calls_cpu", fib_calls / fib_plain, "x", nil, "report",
-  "fib(22) (57,313 calls) with CALL+RETURN recorded ÷ uninstrumented, same run")
+Bench.metric(
+  "agent.slowdown_calls_cpu",
+  fib_calls / fib_plain,
+  "x",
+  nil,
+  "report",
+  "fib(22) (57,313 calls) with CALL+RETURN recorded ÷ uninstrumented, same run"
+)
 
-Bench.metric("agent.slowdown_full_cpu", fib_full / fib_plain, "x", nil, "report",
-  "fib(22) with CALL+RETURN+BINDING recorded ÷ uninstrumented, same run")
+Bench.metric(
+  "agent.slowdown_full_cpu",
+  fib_full / fib_plain,
+  "x",
+  nil,
+  "report",
+  "fib(22) with CALL+RETURN+BINDING recorded ÷ uninstrumented, same run"
+)
 
 File.rm_rf!(root)

@@ -32,7 +32,11 @@ defmodule ElixirScope.Agent do
     end
   catch
     kind, reason ->
-      warn("ElixirScope: recording disabled, the agent failed to start: " <> Exception.format_banner(kind, reason))
+      warn(
+        "ElixirScope: recording disabled, the agent failed to start: " <>
+          Exception.format_banner(kind, reason)
+      )
+
       :ok
   end
 
@@ -45,7 +49,9 @@ defmodule ElixirScope.Agent do
       :ok
     else
       {:port, _} ->
-        warn("ElixirScope: ELIXIR_SCOPE_PORT=#{port_text} is not a port number; running without recording.")
+        warn(
+          "ElixirScope: ELIXIR_SCOPE_PORT=#{port_text} is not a port number; running without recording."
+        )
 
       {:error, reason} ->
         warn("ElixirScope: #{reason}; running without recording.")
@@ -64,8 +70,11 @@ defmodule ElixirScope.Agent do
       register_at_exit()
       {:ok, ready}
     else
-      {:error, {app, reason}} when is_atom(app) -> {:error, "could not start #{app}: #{inspect(reason)}"}
-      {:error, reason} -> {:error, reason}
+      {:error, {app, reason}} when is_atom(app) ->
+        {:error, "could not start #{app}: #{inspect(reason)}"}
+
+      {:error, reason} ->
+        {:error, reason}
     end
   end
 

@@ -13,7 +13,10 @@ defmodule ElixirScope.Agent.BootTest do
     app = Path.join(Fixtures.tmp_dir(), "tiny_app")
     File.cp_r!(@fixture, app)
     File.rm_rf!(Path.join(app, "_build"))
-    {out, 0} = System.cmd("mix", ["compile"], cd: app, env: [{"MIX_ENV", "test"}], stderr_to_stdout: true)
+
+    {out, 0} =
+      System.cmd("mix", ["compile"], cd: app, env: [{"MIX_ENV", "test"}], stderr_to_stdout: true)
+
     %{app: app, compile_output: out}
   end
 
@@ -39,7 +42,10 @@ defmodule ElixirScope.Agent.BootTest do
       ])
 
     plan = %{
-      modules: [%{module: "Tiny", functions: nil, reason: "test"}, %{module: "Tiny.Application", functions: nil, reason: "test"}],
+      modules: [
+        %{module: "Tiny", functions: nil, reason: "test"},
+        %{module: "Tiny.Application", functions: nil, reason: "test"}
+      ],
       lib_dir: Path.join(app, "_build/test/lib"),
       values: %{max_chars: 200, max_items: 20, max_depth: 5}
     }
@@ -60,12 +66,19 @@ defmodule ElixirScope.Agent.BootTest do
     end
   end
 
-  test "mix test runs instrumented, passes unchanged, and every event arrives before BYE", %{app: app} do
+  test "mix test runs instrumented, passes unchanged, and every event arrives before BYE", %{
+    app: app
+  } do
     r = run_recorded(app, ["test"])
     assert r.status == 0, r.output
     assert r.output =~ "1 doctest, 3 tests, 0 failures"
     assert r.hello["secret"] == "boot-secret"
-    assert r.ready["instrumented"] == [%{"module" => "Tiny", "functions" => 3}, %{"module" => "Tiny.Application", "functions" => 1}]
+
+    assert r.ready["instrumented"] == [
+             %{"module" => "Tiny", "functions" => 3},
+             %{"module" => "Tiny.Application", "functions" => 1}
+           ]
+
     assert r.got.bye == %{"reason" => "halt"}
     assert [%{"dropped" => 0, "events" => n} | _] = Enum.reverse(r.got.stats)
     rows = r.got.events
@@ -79,7 +92,9 @@ defmodule ElixirScope.Agent.BootTest do
     assert {"fail!", ~s(["nope"])} in calls
     assert [%{"value" => "** (RuntimeError) nope"}] = for(row <- rows, row["kind"] == 3, do: row)
     # The parked process never returned: its call and binding were still taken at halt.
-    assert [%{"kind" => 1}, %{"kind" => 4, "name" => "parent"}] = for(row <- rows, row["function"] == "park", do: row)
+    assert [%{"kind" => 1}, %{"kind" => 4, "name" => "parent"}] =
+             for(row <- rows, row["function"] == "park", do: row)
+
     seqs = Enum.map(rows, & &1["seq"])
     assert seqs == Enum.sort(seqs)
   end

@@ -9,7 +9,11 @@ defmodule ElixirScope.Agent.JSONTest do
     plan = %{
       "modules" => [
         %{"module" => "Sample.Ledger", "functions" => nil, "reason" => "GenServer"},
-        %{"module" => "Sample.Math", "functions" => [%{"name" => "fib", "arity" => 1}], "reason" => "recursion"}
+        %{
+          "module" => "Sample.Math",
+          "functions" => [%{"name" => "fib", "arity" => 1}],
+          "reason" => "recursion"
+        }
       ],
       "lib_dir" => "/tmp/x/_build/test/lib",
       "values" => %{"max_chars" => 400, "max_items" => 25, "max_depth" => 6}
@@ -20,7 +24,11 @@ defmodule ElixirScope.Agent.JSONTest do
 
   test "data-driven values" do
     check = fn input, expected -> assert JSON.decode(input) == {:ok, expected}, input end
-    check.(~s({"a": [1, -2, 3.5, 1e3, -0.25E-2, true, false, null]}), %{"a" => [1, -2, 3.5, 1.0e3, -0.0025, true, false, nil]})
+
+    check.(~s({"a": [1, -2, 3.5, 1e3, -0.25E-2, true, false, null]}), %{
+      "a" => [1, -2, 3.5, 1.0e3, -0.0025, true, false, nil]
+    })
+
     check.(~s("\\u00e9\\u2026 \\ud83d\\ude00 \\n\\t\\"\\\\\\/"), "é… 😀 \n\t\"\\/")
     check.(~s( [ ] ), [])
     check.(~s({}), %{})
@@ -36,7 +44,20 @@ defmodule ElixirScope.Agent.JSONTest do
   end
 
   test "invalid documents are errors, not exceptions" do
-    for bad <- ["", "{", "[1,]", ~s({"a" 1}), ~s({a: 1}), "01x", ~s("unterminated), "tru", ~s("\\x"), "[1] 2", <<?", 0xFF, ?">>, ~s("a\nb")] do
+    for bad <- [
+          "",
+          "{",
+          "[1,]",
+          ~s({"a" 1}),
+          ~s({a: 1}),
+          "01x",
+          ~s("unterminated),
+          "tru",
+          ~s("\\x"),
+          "[1] 2",
+          <<?", 0xFF, ?">>,
+          ~s("a\nb")
+        ] do
       assert {:error, reason} = JSON.decode(bad), inspect(bad)
       assert is_binary(reason)
     end

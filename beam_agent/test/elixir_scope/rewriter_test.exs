@@ -116,44 +116,68 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert actual == {:ok, ctx.expected}
   end
 
-  test "functions injected by `use GenServer` and default-argument wrappers are not instrumented", ctx do
+  test "functions injected by `use GenServer` and default-argument wrappers are not instrumented",
+       ctx do
     [loaded] = ctx.loaded
     fns = loaded.functions
     assert {:handle_call, 3} in fns and {:init, 1} in fns and {:start_link, 1} in fns
     assert {:greet, 2} in fns
     refute {:greet, 1} in fns
+
     for injected <- [child_spec: 1, code_change: 3, terminate: 2, handle_info: 2, handle_cast: 2],
         do: refute(injected in fns)
+
     refute Enum.any?(fns, fn {name, _} -> name in [:__info__, :module_info] end)
     assert ctx.skipped == []
   end
 
   test "a call records CALL, one BINDING per head variable and RETURN, sharing the call id" do
-    {{:ok, {:shape, :circle, 2}}, rows} = Recording.record(fn -> ESFix.Shapes.classify(%{kind: :circle, r: 2}) end)
+    {{:ok, {:shape, :circle, 2}}, rows} =
+      Recording.record(fn -> ESFix.Shapes.classify(%{kind: :circle, r: 2}) end)
+
     assert [call | rest] = rows
-    assert call.kind == 1 and call.module == "ESFix.Shapes" and call.function == "classify" and call.arity == 1
+
+    assert call.kind == 1 and call.module == "ESFix.Shapes" and call.function == "classify" and
+             call.arity == 1
+
     assert call.value == "[%{kind: :circle, r: 2}]"
     assert call.call_id == call.seq and call.parent_id == 0
     assert String.ends_with?(call.file, "lib/shapes.ex") and call.line > 0
+
     assert [{"kind", ":circle"}, {"shape", "%{kind: :circle, r: 2}"}] ==
              for(r <- rest, r.kind == 4, do: {r.name, r.value})
-    assert [ret] = for r <- rows, r.kind == 2, do: r
-    assert ret.value == "{:shape, :circle, 2}" and ret.call_id == call.call_id and ret.line == call.line
+
+    assert [ret] = for(r <- rows, r.kind == 2, do: r)
+
+    assert ret.value == "{:shape, :circle, 2}" and ret.call_id == call.call_id and
+             ret.line == call.line
+
     assert Enum.map(rows, & &1.seq) == Enum.sort(Enum.map(rows, & &1.seq))
     assert Enum.all?(rows, &(&1.pid == inspect(self())))
   end
 
   test "guards and multiple clauses: the matching clause's line is recorded" do
-    {_, rows} = Recording.record(fn -> {ESFix.Shapes.classify(-1), ESFix.Shapes.classify(0), ESFix.Shapes.classify(3)} end)
+    {_, rows} =
+      Recording.record(fn ->
+        {ESFix.Shapes.classify(-1), ESFix.Shapes.classify(0), ESFix.Shapes.classify(3)}
+      end)
+
     lines = for r <- rows, r.kind == 1, do: r.line
     assert length(Enum.uniq(lines)) == 3
     assert Enum.sort(lines) == lines
   end
 
   test "underscored and ignored head variables are not bindings; default arguments are" do
-    {_, rows} = Recording.record(fn -> {ESFix.Shapes.ignore(1, 2, 3), ESFix.Shapes.greet("ann")} end)
+    {_, rows} =
+      Recording.record(fn -> {ESFix.Shapes.ignore(1, 2, 3), ESFix.Shapes.greet("ann")} end)
+
     names = for r <- rows, r.kind == 4, do: {r.function, r.name, r.value}
-    assert names == [{"ignore", "used", "3"}, {"greet", "name", ~s("ann")}, {"greet", "greeting", ~s("hello")}]
+
+    assert names == [
+             {"ignore", "used", "3"},
+             {"greet", "name", ~s("ann")},
+             {"greet", "greeting", ~s("hello")}
+           ]
   end
 
   test "pinned variables in the body are not recorded as bindings" do
@@ -171,7 +195,9 @@ defmodule ElixirScope.Agent.RewriterTest do
   end
 
   test "exceptions are recorded formatted like Elixir and the stack is popped" do
-    {{:error, %ArgumentError{}, _}, rows} = Recording.record(fn -> ESFix.Shapes.nested_raise(4) end)
+    {{:error, %ArgumentError{}, _}, rows} =
+      Recording.record(fn -> ESFix.Shapes.nested_raise(4) end)
+
     assert [inner, outer] = for(r <- rows, r.kind == 3, do: r)
     assert inner.function == "boom_inner" and inner.value == "** (ArgumentError) inner 4"
     assert outer.function == "nested_raise" and outer.parent_id == 0
@@ -183,7 +209,9 @@ defmodule ElixirScope.Agent.RewriterTest do
     {_, rows} = Recording.record(fn -> catch_it(fn -> ESFix.Shapes.exiter(:bye) end) end)
     assert [%{value: "** (exit) :bye"}] = for(r <- rows, r.kind == 3, do: r)
     {_, rows} = Recording.record(fn -> catch_it(fn -> ESFix.Shapes.bad_match(:nope) end) end)
-    assert [%{value: "** (MatchError) no match of right hand side value: :nope"}] = for(r <- rows, r.kind == 3, do: r)
+
+    assert [%{value: "** (MatchError) no match of right hand side value: :nope"}] =
+             for(r <- rows, r.kind == 3, do: r)
   end
 
   test "an exception rescued inside an instrumented function keeps the stack consistent" do
@@ -216,7 +244,9 @@ defmodule ElixirScope.Agent.RewriterTest do
 
     [handle] = for r <- rows, r.kind == 1, r.function == "handle_call", do: r
     assert handle.pid != inspect(self())
-    assert handle.value =~ ~r/^\[:get, \{#PID<[\d.]+>, \[:alias \| #Reference<[\d.]+>\]\}, :state\]$/
+
+    assert handle.value =~
+             ~r/^\[:get, \{#PID<[\d.]+>, \[:alias \| #Reference<[\d.]+>\]\}, :state\]$/
   end
 
   test "a process blocked in receive has written its events out first" do
@@ -245,7 +275,9 @@ defmodule ElixirScope.Agent.RewriterTest do
   end
 
   test "restoring loads the original code back: no more events" do
-    fix = Fixtures.compile("defmodule ESFix.Restore do\n  def id(x), do: x\nend\n", name: "restore")
+    fix =
+      Fixtures.compile("defmodule ESFix.Restore do\n  def id(x), do: x\nend\n", name: "restore")
+
     {[loaded], []} = Recording.instrument(fix.lib_dir, ["ESFix.Restore"])
     {{:ok, 1}, rows} = Recording.record(fn -> ESFix.Restore.id(1) end)
     assert length(rows) == 3
@@ -256,7 +288,11 @@ defmodule ElixirScope.Agent.RewriterTest do
   end
 
   test "only the planned functions are instrumented when the plan lists them" do
-    fix = Fixtures.compile("defmodule ESFix.Some do\n  def a(x), do: b(x)\n  def b(x), do: x\nend\n", name: "some")
+    fix =
+      Fixtures.compile("defmodule ESFix.Some do\n  def a(x), do: b(x)\n  def b(x), do: x\nend\n",
+        name: "some"
+      )
+
     plan = [%{"module" => "ESFix.Some", "functions" => [%{"name" => "b", "arity" => 1}]}]
     {[loaded], []} = Recording.instrument(fix.lib_dir, plan)
     on_exit(fn -> Instrumenter.restore([loaded]) end)
@@ -287,6 +323,6 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert Rewriter.source_name(:_) == nil
     assert Rewriter.source_name(:_@3) == nil
     assert Rewriter.source_name(:__unused@1) == nil
-    assert Rewriter.source_name(:"_é@2") == "é"
+    assert Rewriter.source_name(:_é@2) == "é"
   end
 end

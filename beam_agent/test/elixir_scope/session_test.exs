@@ -54,7 +54,14 @@ defmodule ElixirScope.Agent.SessionTest do
   test "HELLO, PLAN, READY, then EVENTS in capture order, STATS and BYE at the end", %{fix: fix} do
     {sock, hello, ready} = start_session(fix)
 
-    assert %{"secret" => "s3cret", "protocol" => 1, "node" => _, "otp_release" => "25", "elixir_version" => _} = hello
+    assert %{
+             "secret" => "s3cret",
+             "protocol" => 1,
+             "node" => _,
+             "otp_release" => "25",
+             "elixir_version" => _
+           } = hello
+
     assert hello["os_pid"] == System.pid()
     assert ready["instrumented"] == [%{"module" => "ESFix.E2E", "functions" => 5}]
     assert [%{"module" => "ESFix.NotCompiled", "reason" => reason}] = ready["skipped"]
@@ -85,11 +92,22 @@ defmodule ElixirScope.Agent.SessionTest do
     top = hd(sums)
     assert top["module"] == "ESFix.E2E" and top["arity"] == 1 and top["pid"] == inspect(self())
     assert top["file"] == fix.file and top["line"] == 5
-    assert [%{"value" => "6"}] = for(r <- rows, r["kind"] == 2, r["call_id"] == top["call_id"], do: r)
-    assert ["h", "t"] == for(r <- rows, r["kind"] == 4, r["call_id"] == Enum.at(sums, 1)["call_id"], do: r["name"])
+
+    assert [%{"value" => "6"}] =
+             for(r <- rows, r["kind"] == 2, r["call_id"] == top["call_id"], do: r)
+
+    assert ["h", "t"] ==
+             for(
+               r <- rows,
+               r["kind"] == 4,
+               r["call_id"] == Enum.at(sums, 1)["call_id"],
+               do: r["name"]
+             )
 
     # The task's call ran in another process, with no instrumented caller there.
-    [task_add] = for r <- rows, r["kind"] == 1, r["function"] == "add", r["value"] == "[21, 21]", do: r
+    [task_add] =
+      for r <- rows, r["kind"] == 1, r["function"] == "add", r["value"] == "[21, 21]", do: r
+
     assert task_add["pid"] != inspect(self()) and task_add["parent_id"] == 0
 
     [crash] = for r <- rows, r["kind"] == 3, do: r
@@ -101,7 +119,9 @@ defmodule ElixirScope.Agent.SessionTest do
     for v <- sizes, do: assert(String.length(v) <= 121 and String.ends_with?(v, "…"))
   end
 
-  test "beyond the cap on undrained memory, events are dropped and counted, never blocking", %{fix: fix} do
+  test "beyond the cap on undrained memory, events are dropped and counted, never blocking", %{
+    fix: fix
+  } do
     ref = Store.atomics()
     cap = Store.cap(ref)
     Store.set_cap(ref, 2_000)
@@ -113,6 +133,7 @@ defmodule ElixirScope.Agent.SessionTest do
     assert [%{"events" => events, "dropped" => dropped} | _] = Enum.reverse(got.stats)
     assert events == length(got.events)
     assert dropped > 0
+
     # sum/1: 2,001 calls and returns, 4,000 bindings (h, t); add/2: 2,000 calls and returns, 4,000 bindings.
     assert events + dropped == 16_002
   end
@@ -132,16 +153,20 @@ defmodule ElixirScope.Agent.SessionTest do
 
   test "the recorder going away stops recording and restores the code", %{fix: fix} do
     {sock, _hello, _ready} = start_session(fix)
-    err = capture_io(:stderr, fn ->
-      :gen_tcp.close(sock)
-      assert :ok = Collector.await_end(5_000)
-    end)
+
+    err =
+      capture_io(:stderr, fn ->
+        :gen_tcp.close(sock)
+        assert :ok = Collector.await_end(5_000)
+      end)
 
     assert err =~ "the recorder closed the connection; recording stopped, original code restored"
     assert {{:ok, 3}, []} = Recording.record(fn -> ESFix.E2E.add(1, 2) end)
   end
 
-  test "a wrong secret: the recorder closes, the agent reports it and does not record", %{fix: fix} do
+  test "a wrong secret: the recorder closes, the agent reports it and does not record", %{
+    fix: fix
+  } do
     {l, port} = FakeRecorder.listen()
     task = Task.async(fn -> Agent.start(port: port, secret: "wrong") end)
     sock = FakeRecorder.accept(l)

@@ -14,11 +14,43 @@ defmodule ElixirScope.Agent.ValueTest do
     ref = make_ref()
 
     corpus = [
-      0, -12, 12_345_678_901_234_567_890, 1.5, -0.0, :ok, nil, true, :"with space", Sample.Ledger,
-      "", "hello", "é…\n\"q\"", <<0, 255, 1>>, <<1::3>>, [], [1, 2, 3], ~c"hi", [1 | 2], [a: 1, b: "x"],
-      ["Elixir.Foo": 1], {}, {1, {2, {3}}}, %{}, %{a: 1, b: [2]}, %{"k" => 1, :a => 2}, %{{1, 2} => :t},
-      Map.new(1..40, &{&1, &1}), %Point{x: 1, y: 2}, MapSet.new([1, 2]), ~D[2024-01-02],
-      %RuntimeError{message: "boom"}, pid, ref, &Enum.map/2, {pid, [:alias | ref]}, [[[[]]]],
+      0,
+      -12,
+      12_345_678_901_234_567_890,
+      1.5,
+      -0.0,
+      :ok,
+      nil,
+      true,
+      :"with space",
+      Sample.Ledger,
+      "",
+      "hello",
+      "é…\n\"q\"",
+      <<0, 255, 1>>,
+      <<1::3>>,
+      [],
+      [1, 2, 3],
+      ~c"hi",
+      [1 | 2],
+      [a: 1, b: "x"],
+      ["Elixir.Foo": 1],
+      {},
+      {1, {2, {3}}},
+      %{},
+      %{a: 1, b: [2]},
+      %{"k" => 1, :a => 2},
+      %{{1, 2} => :t},
+      Map.new(1..40, &{&1, &1}),
+      %Point{x: 1, y: 2},
+      MapSet.new([1, 2]),
+      ~D[2024-01-02],
+      %RuntimeError{message: "boom"},
+      pid,
+      ref,
+      &Enum.map/2,
+      {pid, [:alias | ref]},
+      [[[[]]]],
       %{list: [1, {2, "three"}], nested: %{deep: %{deeper: :yes}}}
     ]
 
@@ -56,7 +88,15 @@ defmodule ElixirScope.Agent.ValueTest do
     big_map = Map.new(1..100_000, &{&1, &1})
     opts = Value.default_opts()
 
-    for value <- [big_list, big_bin, deep, big_map, [big_bin, big_bin], %{data: big_bin}, {big_list}] do
+    for value <- [
+          big_list,
+          big_bin,
+          deep,
+          big_map,
+          [big_bin, big_bin],
+          %{data: big_bin},
+          {big_list}
+        ] do
       assert Prune.fits(value, Prune.budget()) < 0
       pruned = Prune.prune(value)
       assert :erts_debug.flat_size(pruned) < Prune.budget() * 4
@@ -96,7 +136,10 @@ defmodule ElixirScope.Agent.ValueTest do
 
   test "exceptions print as Elixir's banner" do
     opts = Value.default_opts()
-    assert Value.format_exception({:error, %RuntimeError{message: "boom"}, []}, opts) == "** (RuntimeError) boom"
+
+    assert Value.format_exception({:error, %RuntimeError{message: "boom"}, []}, opts) ==
+             "** (RuntimeError) boom"
+
     assert Value.format_exception({:error, :badarith, []}, opts) =~ "** (ArithmeticError)"
     assert Value.format_exception({:throw, {:x, 1}, []}, opts) == "** (throw) {:x, 1}"
     assert Value.format_exception({:exit, :normal, []}, opts) == "** (exit) normal"

@@ -5,7 +5,8 @@ defmodule ElixirScope.Agent.ArrowReader do
   # framing rules on the way (continuation marker, 8-byte aligned metadata and body buffers).
 
   @doc "Returns `%{fields: [{name, type}], batches: [[column values]], messages: [...]}`."
-  def read(bytes) when is_binary(bytes), do: read(bytes, %{fields: nil, batches: [], messages: []})
+  def read(bytes) when is_binary(bytes),
+    do: read(bytes, %{fields: nil, batches: [], messages: []})
 
   defp read(<<0xFF, 0xFF, 0xFF, 0xFF, 0::little-32, rest::binary>>, acc) do
     if rest != "", do: raise("bytes after end-of-stream")
@@ -20,7 +21,13 @@ defmodule ElixirScope.Agent.ArrowReader do
     body_len = scalar(msg, 3, :i64, 0)
     <<body::binary-size(body_len), rest::binary>> = rest
     header = table(meta, offset_field(msg, 2))
-    acc = %{acc | messages: [%{version: version, header_type: header_type, body_length: body_len} | acc.messages]}
+
+    acc = %{
+      acc
+      | messages: [
+          %{version: version, header_type: header_type, body_length: body_len} | acc.messages
+        ]
+    }
 
     case header_type do
       1 -> read(rest, %{acc | fields: fields(meta, header)})
@@ -72,7 +79,12 @@ defmodule ElixirScope.Agent.ArrowReader do
     data = binary_part(body, doff, dlen)
     offsets = Enum.take(offsets, n + 1)
     if hd(offsets) != 0, do: raise("utf8 offsets must start at 0")
-    values = offsets |> Enum.chunk_every(2, 1, :discard) |> Enum.map(fn [a, b] -> binary_part(data, a, b - a) end)
+
+    values =
+      offsets
+      |> Enum.chunk_every(2, 1, :discard)
+      |> Enum.map(fn [a, b] -> binary_part(data, a, b - a) end)
+
     {values, rest}
   end
 
@@ -88,10 +100,14 @@ defmodule ElixirScope.Agent.ArrowReader do
 
   defp field_pos({buf, pos, vt, vt_size}, slot) do
     entry = 4 + 2 * slot
-    if entry >= vt_size, do: nil, else: (case u16(buf, vt + entry) do
-      0 -> nil
-      off -> pos + off
-    end)
+
+    if entry >= vt_size,
+      do: nil,
+      else:
+        (case u16(buf, vt + entry) do
+           0 -> nil
+           off -> pos + off
+         end)
   end
 
   defp scalar(t, slot, type, default) do
@@ -104,9 +120,22 @@ defmodule ElixirScope.Agent.ArrowReader do
   end
 
   defp read_scalar(buf, p, :u8), do: :binary.at(buf, p)
-  defp read_scalar(buf, p, :i16), do: (<<_::binary-size(p), v::little-signed-16, _::binary>> = buf; v)
+
+  defp read_scalar(buf, p, :i16),
+    do:
+      (
+        <<_::binary-size(p), v::little-signed-16, _::binary>> = buf
+        v
+      )
+
   defp read_scalar(buf, p, :i32), do: s32(buf, p)
-  defp read_scalar(buf, p, :i64), do: (<<_::binary-size(p), v::little-signed-64, _::binary>> = buf; v)
+
+  defp read_scalar(buf, p, :i64),
+    do:
+      (
+        <<_::binary-size(p), v::little-signed-64, _::binary>> = buf
+        v
+      )
 
   defp offset_field({buf, _, _, _} = t, slot) do
     p = field_pos(t, slot) || raise("missing field #{slot}")
@@ -115,31 +144,60 @@ defmodule ElixirScope.Agent.ArrowReader do
 
   defp vector_tables(buf, vpos) do
     n = u32(buf, vpos)
-    for i <- 0..(n - 1)//1, do: (p = vpos + 4 + 4 * i; table(buf, p + u32(buf, p)))
+
+    for i <- 0..(n - 1)//1,
+        do:
+          (
+            p = vpos + 4 + 4 * i
+            table(buf, p + u32(buf, p))
+          )
   end
 
   defp struct_vector(buf, vpos) do
     n = u32(buf, vpos)
     start = vpos + 4
     if rem(start, 8) != 0, do: raise("struct vector not 8-byte aligned")
+
     for i <- 0..(n - 1)//1 do
-      <<_::binary-size(start + 16 * i), a::little-signed-64, b::little-signed-64, _::binary>> = buf
+      <<_::binary-size(start + 16 * i), a::little-signed-64, b::little-signed-64, _::binary>> =
+        buf
+
       {a, b}
     end
   end
 
   defp string(buf, p), do: binary_part(buf, p + 4, u32(buf, p))
 
-  defp u16(buf, p), do: (<<_::binary-size(p), v::little-16, _::binary>> = buf; v)
-  defp u32(buf, p), do: (<<_::binary-size(p), v::little-32, _::binary>> = buf; v)
-  defp s32(buf, p), do: (<<_::binary-size(p), v::little-signed-32, _::binary>> = buf; v)
+  defp u16(buf, p),
+    do:
+      (
+        <<_::binary-size(p), v::little-16, _::binary>> = buf
+        v
+      )
+
+  defp u32(buf, p),
+    do:
+      (
+        <<_::binary-size(p), v::little-32, _::binary>> = buf
+        v
+      )
+
+  defp s32(buf, p),
+    do:
+      (
+        <<_::binary-size(p), v::little-signed-32, _::binary>> = buf
+        v
+      )
 
   @doc "Rows as maps keyed by column name."
   def rows(%{fields: fields, batches: batches}) do
     names = Enum.map(fields, &elem(&1, 0))
 
     Enum.flat_map(batches, fn %{columns: cols, length: n} ->
-      if n == 0, do: [], else: cols |> Enum.zip() |> Enum.map(fn t -> Map.new(Enum.zip(names, Tuple.to_list(t))) end)
+      if n == 0,
+        do: [],
+        else:
+          cols |> Enum.zip() |> Enum.map(fn t -> Map.new(Enum.zip(names, Tuple.to_list(t))) end)
     end)
   end
 end

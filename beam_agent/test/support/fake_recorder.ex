@@ -4,10 +4,27 @@ defmodule ElixirScope.Agent.FakeRecorder do
 
   alias ElixirScope.Agent.{ArrowReader, JSON}
 
-  @frame_types %{1 => :hello, 2 => :plan, 3 => :ready, 4 => :events, 5 => :log, 6 => :stats, 7 => :bye, 8 => :stop}
+  @frame_types %{
+    1 => :hello,
+    2 => :plan,
+    3 => :ready,
+    4 => :events,
+    5 => :log,
+    6 => :stats,
+    7 => :bye,
+    8 => :stop
+  }
 
   def listen do
-    {:ok, l} = :gen_tcp.listen(0, [:binary, packet: 4, active: false, ip: {127, 0, 0, 1}, packet_size: 64 * 1024 * 1024])
+    {:ok, l} =
+      :gen_tcp.listen(0, [
+        :binary,
+        packet: 4,
+        active: false,
+        ip: {127, 0, 0, 1},
+        packet_size: 64 * 1024 * 1024
+      ])
+
     {:ok, port} = :inet.port(l)
     {l, port}
   end
@@ -30,11 +47,24 @@ defmodule ElixirScope.Agent.FakeRecorder do
   @doc "Receives frames until the agent closes the connection; returns them by kind."
   def collect(sock, acc \\ %{events: [], stats: [], logs: [], bye: nil, frames: []}) do
     case recv(sock) do
-      {:events, read} -> collect(sock, %{acc | events: acc.events ++ ArrowReader.rows(read), frames: [:events | acc.frames]})
-      {:stats, stats} -> collect(sock, %{acc | stats: acc.stats ++ [stats], frames: [:stats | acc.frames]})
-      {:log, log} -> collect(sock, %{acc | logs: acc.logs ++ [log], frames: [:log | acc.frames]})
-      {:bye, bye} -> collect(sock, %{acc | bye: bye, frames: [:bye | acc.frames]})
-      {:error, :closed} -> %{acc | frames: Enum.reverse(acc.frames)}
+      {:events, read} ->
+        collect(sock, %{
+          acc
+          | events: acc.events ++ ArrowReader.rows(read),
+            frames: [:events | acc.frames]
+        })
+
+      {:stats, stats} ->
+        collect(sock, %{acc | stats: acc.stats ++ [stats], frames: [:stats | acc.frames]})
+
+      {:log, log} ->
+        collect(sock, %{acc | logs: acc.logs ++ [log], frames: [:log | acc.frames]})
+
+      {:bye, bye} ->
+        collect(sock, %{acc | bye: bye, frames: [:bye | acc.frames]})
+
+      {:error, :closed} ->
+        %{acc | frames: Enum.reverse(acc.frames)}
     end
   end
 

@@ -26,7 +26,12 @@ defmodule ElixirScope.Agent.Fixtures do
         mod
       end
 
-    %{root: root, lib_dir: Path.join([root, "_build", "test", "lib"]), file: file, modules: modules}
+    %{
+      root: root,
+      lib_dir: Path.join([root, "_build", "test", "lib"]),
+      file: file,
+      modules: modules
+    }
   end
 
   @doc "A fresh directory under this test run's base directory (removed when the run ends)."

@@ -7,10 +7,11 @@ defmodule ElixirScope.Agent.Recording do
 
   @doc "Instruments `modules` (plan entries or names) found under `lib_dir`."
   def instrument(lib_dir, modules) do
-    plan = Enum.map(modules, fn
-      %{} = m -> m
-      name -> %{"module" => name, "functions" => nil}
-    end)
+    plan =
+      Enum.map(modules, fn
+        %{} = m -> m
+        name -> %{"module" => name, "functions" => nil}
+      end)
 
     {loaded, skipped, _} = Instrumenter.instrument(plan, lib_dir, next_site())
     {loaded, skipped}
@@ -49,7 +50,10 @@ defmodule ElixirScope.Agent.Recording do
     {events, _} = Drain.run(Drain.new(), final: true)
     Store.enable(Store.atomics(), false)
     ctx = Events.context(rec.base, rec.t0, values)
-    {rows, _} = Enum.map_reduce(events, ctx, fn {_seq, pid, ev}, ctx -> Events.to_row(ev, pid, ctx) end)
+
+    {rows, _} =
+      Enum.map_reduce(events, ctx, fn {_seq, pid, ev}, ctx -> Events.to_row(ev, pid, ctx) end)
+
     names = Enum.map(Events.schema(), fn {name, _} -> String.to_atom(name) end)
     Enum.map(rows, fn row -> Map.new(Enum.zip(names, Tuple.to_list(row))) end)
   end

@@ -80,13 +80,18 @@ defmodule ElixirScope.Agent.Arrow do
         data = column_buffers(type, column)
         # Validity: an empty buffer at the current offset (no nulls).
         {bufs, body, offset} =
-          Enum.reduce(data, {[<<offset::little-64, 0::little-64>>], body, offset}, fn bytes, {bufs, body, offset} ->
+          Enum.reduce(data, {[<<offset::little-64, 0::little-64>>], body, offset}, fn bytes,
+                                                                                      {bufs, body,
+                                                                                       offset} ->
             len = IO.iodata_length(bytes)
             padded = pad8(len)
-            {[<<offset::little-64, len::little-64>> | bufs], [body, bytes, zeros(padded - len)], offset + padded}
+
+            {[<<offset::little-64, len::little-64>> | bufs], [body, bytes, zeros(padded - len)],
+             offset + padded}
           end)
 
-        {[<<length::little-64, 0::little-64>> | nodes], [Enum.reverse(bufs) | buffers], body, offset}
+        {[<<length::little-64, 0::little-64>> | nodes], [Enum.reverse(bufs) | buffers], body,
+         offset}
       end)
 
     nodes = nodes |> Enum.reverse() |> IO.iodata_to_binary()
@@ -96,7 +101,10 @@ defmodule ElixirScope.Agent.Arrow do
     b = FB.new()
     {b, buffers_ref} = FB.struct_vector(b, buffers, div(byte_size(buffers), 16), 8)
     {b, nodes_ref} = FB.struct_vector(b, nodes, div(byte_size(nodes), 16), 8)
-    {b, batch} = FB.table(b, [{0, :i64, length}, {1, :offset, nodes_ref}, {2, :offset, buffers_ref}])
+
+    {b, batch} =
+      FB.table(b, [{0, :i64, length}, {1, :offset, nodes_ref}, {2, :offset, buffers_ref}])
+
     message(b, @header_record_batch, batch, body)
   end
 
@@ -125,9 +133,14 @@ defmodule ElixirScope.Agent.Arrow do
   defp type_id(:utf8), do: @type_utf8
   defp type_id(_int), do: @type_int
 
-  defp column_buffers(:int64, column), do: [for(v <- column, into: <<>>, do: <<v::little-signed-64>>)]
-  defp column_buffers(:int32, column), do: [for(v <- column, into: <<>>, do: <<v::little-signed-32>>)]
-  defp column_buffers(:int8, column), do: [for(v <- column, into: <<>>, do: <<v::little-signed-8>>)]
+  defp column_buffers(:int64, column),
+    do: [for(v <- column, into: <<>>, do: <<v::little-signed-64>>)]
+
+  defp column_buffers(:int32, column),
+    do: [for(v <- column, into: <<>>, do: <<v::little-signed-32>>)]
+
+  defp column_buffers(:int8, column),
+    do: [for(v <- column, into: <<>>, do: <<v::little-signed-8>>)]
 
   defp column_buffers(:utf8, column) do
     {offsets, _} =

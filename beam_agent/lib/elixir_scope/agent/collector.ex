@@ -39,7 +39,8 @@ defmodule ElixirScope.Agent.Collector do
   def start_session(opts), do: GenServer.call(__MODULE__, {:start_session, opts}, :infinity)
 
   @doc "Ends the session: flushes, STATS, BYE. `restore: true` also restores the original code."
-  def finish(reason, opts \\ []), do: GenServer.call(__MODULE__, {:finish, reason, opts}, Keyword.get(opts, :timeout, 20_000))
+  def finish(reason, opts \\ []),
+    do: GenServer.call(__MODULE__, {:finish, reason, opts}, Keyword.get(opts, :timeout, 20_000))
 
   @doc "Whether a session is running."
   def active?, do: GenServer.call(__MODULE__, :active?)
@@ -51,6 +52,14 @@ defmodule ElixirScope.Agent.Collector do
   def init(_opts) do
     # So that an application shutdown (System.stop/0) still flushes in terminate/2.
     Process.flag(:trap_exit, true)
+    # A restarted collector has no session: whatever a crashed one left must not pile up.
+    disable()
+
+    case Store.atomics() do
+      nil -> :ok
+      ref -> Store.reset(ref)
+    end
+
     {:ok, %{session: nil, waiters: []}}
   end
 
@@ -70,7 +79,8 @@ defmodule ElixirScope.Agent.Collector do
     end
   end
 
-  def handle_call({:finish, _reason, _opts}, _from, %{session: nil} = state), do: {:reply, :ok, state}
+  def handle_call({:finish, _reason, _opts}, _from, %{session: nil} = state),
+    do: {:reply, :ok, state}
 
   def handle_call({:finish, reason, opts}, _from, %{session: s} = state) do
     end_session(s, reason, Keyword.get(opts, :restore, false))
@@ -79,7 +89,9 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_call(:active?, _from, state), do: {:reply, state.session != nil, state}
   def handle_call(:await_end, _from, %{session: nil} = state), do: {:reply, :ok, state}
-  def handle_call(:await_end, from, state), do: {:noreply, %{state | waiters: [from | state.waiters]}}
+
+  def handle_call(:await_end, from, state),
+    do: {:noreply, %{state | waiters: [from | state.waiters]}}
 
   @impl true
   def handle_info(:drain, %{session: nil} = state), do: {:noreply, state}
@@ -112,7 +124,11 @@ defmodule ElixirScope.Agent.Collector do
     # The recorder went away: stop recording and take the instrumentation out again.
     disable()
     Instrumenter.restore(s.loaded)
-    warn("ElixirScope: the recorder closed the connection; recording stopped, original code restored.")
+
+    warn(
+      "ElixirScope: the recorder closed the connection; recording stopped, original code restored."
+    )
+
     {:noreply, ended(state)}
   end
 
@@ -152,14 +168,21 @@ defmodule ElixirScope.Agent.Collector do
     ]
 
     with {:connect, {:ok, sock}} <-
-           {:connect, :gen_tcp.connect(host, port, sock_opts, Keyword.get(opts, :connect_timeout, 5_000))},
+           {:connect,
+            :gen_tcp.connect(host, port, sock_opts, Keyword.get(opts, :connect_timeout, 5_000))},
          :ok <- send_frame(sock, @hello, JSON.encode(hello(Keyword.get(opts, :secret, "")))),
          {:ok, plan} <- recv_plan(sock, Keyword.get(opts, :plan_timeout, 30_000)) do
       start_recording(sock, plan)
     else
-      {:connect, {:error, reason}} -> {:error, "could not connect to the recorder on port #{port}: #{:inet.format_error(reason)}"}
-      {:error, reason} when is_binary(reason) -> {:error, reason}
-      {:error, reason} -> {:error, "handshake failed: #{inspect(reason)}"}
+      {:connect, {:error, reason}} ->
+        {:error,
+         "could not connect to the recorder on port #{port}: #{:inet.format_error(reason)}"}
+
+      {:error, reason} when is_binary(reason) ->
+        {:error, reason}
+
+      {:error, reason} ->
+        {:error, "handshake failed: #{inspect(reason)}"}
     end
   end
 
@@ -214,7 +237,8 @@ defmodule ElixirScope.Agent.Collector do
 
     ready = %{
       instrumented: Enum.map(loaded, &%{module: &1.name, functions: length(&1.functions)}),
-      skipped: Enum.map(skipped, fn {name, reason} -> %{module: to_string(name), reason: reason} end)
+      skipped:
+        Enum.map(skipped, fn {name, reason} -> %{module: to_string(name), reason: reason} end)
     }
 
     Store.enable(ref, true)
@@ -262,7 +286,7 @@ defmodule ElixirScope.Agent.Collector do
   defp next_site do
     case :ets.last(Store.sites_table()) do
       :"$end_of_table" -> 1
-      _ -> (:ets.foldl(fn {s, _}, m -> max(s, m) end, 0, Store.sites_table())) + 1
+      _ -> :ets.foldl(fn {s, _}, m -> max(s, m) end, 0, Store.sites_table()) + 1
     end
   end
 
@@ -290,7 +314,9 @@ defmodule ElixirScope.Agent.Collector do
 
     rows
     |> Enum.chunk_every(s.rows_per_frame)
-    |> Enum.each(fn chunk -> send_frame(s.socket, @events, Arrow.stream(Events.schema(), chunk)) end)
+    |> Enum.each(fn chunk ->
+      send_frame(s.socket, @events, Arrow.stream(Events.schema(), chunk))
+    end)
 
     %{s | ctx: ctx, sent: s.sent + length(rows)}
   end
@@ -299,7 +325,12 @@ defmodule ElixirScope.Agent.Collector do
     late = Drain.late(s.drain)
 
     if late > s.late_logged do
-      send_log(s, "warning", "some events were sent out of capture order: a process held its events back too long")
+      send_log(
+        s,
+        "warning",
+        "some events were sent out of capture order: a process held its events back too long"
+      )
+
       %{s | late_logged: late}
     else
       s
@@ -316,13 +347,18 @@ defmodule ElixirScope.Agent.Collector do
     send_frame(s.socket, @stats, JSON.encode(%{events: s.sent, dropped: dropped}))
   end
 
-  defp send_log(s, level, message), do: send_frame(s.socket, @log, JSON.encode(%{level: level, message: message}))
+  defp send_log(s, level, message),
+    do: send_frame(s.socket, @log, JSON.encode(%{level: level, message: message}))
 
   defp end_session(s, reason, restore?) do
     not_restored = if restore?, do: Instrumenter.restore(s.loaded), else: []
 
     if not_restored != [] do
-      send_log(s, "warning", "original code not restored (still running): #{Enum.join(not_restored, ", ")}")
+      send_log(
+        s,
+        "warning",
+        "original code not restored (still running): #{Enum.join(not_restored, ", ")}"
+      )
     end
 
     s = drain(s, true)

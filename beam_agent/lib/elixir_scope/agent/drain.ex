@@ -197,11 +197,15 @@ defmodule ElixirScope.Agent.Drain do
       [status: status, reductions: r, dictionary: dict] when status == :waiting or force ->
         upto = Map.get(st.shipped_upto, pid)
 
-        evs =
-          add_events(Runtime.buffered(dict), pid, upto, [])
+        evs = add_events(Runtime.buffered(dict), pid, upto, [])
 
         max_seq = Enum.reduce(evs, upto || 0, fn {seq, _, _}, m -> max(seq, m) end)
-        shipped = if evs == [] and upto == nil, do: st.shipped_upto, else: Map.put(st.shipped_upto, pid, max_seq)
+
+        shipped =
+          if evs == [] and upto == nil,
+            do: st.shipped_upto,
+            else: Map.put(st.shipped_upto, pid, max_seq)
+
         {evs, %{st | shipped_upto: shipped, stolen: Map.put(st.stolen, pid, r)}}
 
       nil ->

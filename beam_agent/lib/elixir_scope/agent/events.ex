@@ -55,8 +55,8 @@ defmodule ElixirScope.Agent.Events do
       end
 
     row =
-      {seq - ctx.base, ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity, cid - ctx.base, rebase(parent, ctx.base),
-       file, line, name, value}
+      {seq - ctx.base, ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity, cid - ctx.base,
+       rebase(parent, ctx.base), file, line, name, value}
 
     {row, ctx}
   end

@@ -51,7 +51,15 @@ defmodule ElixirScope.Agent.Instrumenter do
          {:ok, bin} <- compile(info, forms),
          :ok <- load(info.module, path, bin) do
       Events.register_sites(sites)
-      {:ok, %Loaded{module: info.module, name: name, path: path, original: info.binary, functions: fns}, next}
+
+      {:ok,
+       %Loaded{
+         module: info.module,
+         name: name,
+         path: path,
+         original: info.binary,
+         functions: fns
+       }, next}
     end
   end
 
@@ -84,7 +92,8 @@ defmodule ElixirScope.Agent.Instrumenter do
 
   defp read_beam(path) do
     with {:ok, binary} <- File.read(path),
-         {:ok, {module, chunks}} <- :beam_lib.chunks(binary, [:abstract_code, :compile_info, :attributes]),
+         {:ok, {module, chunks}} <-
+           :beam_lib.chunks(binary, [:abstract_code, :compile_info, :attributes]),
          {:abstract_code, {:raw_abstract_v1, forms}} <- List.keyfind(chunks, :abstract_code, 0) do
       {:compile_info, cinfo} = List.keyfind(chunks, :compile_info, 0)
       {:attributes, attrs} = List.keyfind(chunks, :attributes, 0)
@@ -172,7 +181,11 @@ defmodule ElixirScope.Agent.Instrumenter do
       end
 
     select = fn fa -> not MapSet.member?(injected, fa) and wanted.(fa) end
-    Rewriter.rewrite(info.forms, [file: info.source, select: select, first_site: site] ++ Keyword.take(opts, [:bindings]))
+
+    Rewriter.rewrite(
+      info.forms,
+      [file: info.source, select: select, first_site: site] ++ Keyword.take(opts, [:bindings])
+    )
   end
 
   # Macro-injected definitions (`context:` in their meta) and the wrappers generated for default
@@ -193,15 +206,14 @@ defmodule ElixirScope.Agent.Instrumenter do
   end
 
   defp compile(info, forms) do
-    opts =
-      [
-        :binary,
-        :return_errors,
-        :no_spawn_compiler_process,
-        {:source, String.to_charlist(info.source)},
-        {:debug_info, {info.debug_info.backend, info.debug_info.data}},
-        {:extra_chunks, info.extra}
-      ]
+    opts = [
+      :binary,
+      :return_errors,
+      :no_spawn_compiler_process,
+      {:source, String.to_charlist(info.source)},
+      {:debug_info, {info.debug_info.backend, info.debug_info.data}},
+      {:extra_chunks, info.extra}
+    ]
 
     case :compile.forms(forms, opts) do
       {:ok, _mod, bin} -> {:ok, bin}

@@ -38,7 +38,8 @@ defmodule ElixirScope.Agent.JSON do
     [?{, pairs, ?}]
   end
 
-  def encode(list) when is_list(list), do: [?[, list |> Enum.map(&encode/1) |> Enum.intersperse(?,), ?]]
+  def encode(list) when is_list(list),
+    do: [?[, list |> Enum.map(&encode/1) |> Enum.intersperse(?,), ?]]
 
   @doc "Encodes a term as a JSON binary."
   def encode!(term), do: IO.iodata_to_binary(encode(term))
@@ -74,7 +75,10 @@ defmodule ElixirScope.Agent.JSON do
   defp value(<<"null", rest::binary>>), do: {nil, rest}
   defp value(<<c, _::binary>> = bin) when c == ?- or c in ?0..?9, do: number(bin)
   defp value(""), do: throw({:json_error, "unexpected end of input"})
-  defp value(<<c::utf8, _::binary>>), do: throw({:json_error, "unexpected character #{<<c::utf8>>}"})
+
+  defp value(<<c::utf8, _::binary>>),
+    do: throw({:json_error, "unexpected character #{<<c::utf8>>}"})
+
   defp value(_), do: throw({:json_error, "invalid byte"})
 
   defp object(<<?}, rest::binary>>, acc), do: {acc, rest}
@@ -118,7 +122,8 @@ defmodule ElixirScope.Agent.JSON do
   defp array_next(<<?], _::binary>>, _), do: throw({:json_error, "trailing comma in array"})
   defp array_next(bin, acc), do: array(bin, acc)
 
-  defp string_value(<<?", rest::binary>>, acc), do: {IO.iodata_to_binary(:lists.reverse(acc)), rest}
+  defp string_value(<<?", rest::binary>>, acc),
+    do: {IO.iodata_to_binary(:lists.reverse(acc)), rest}
 
   defp string_value(<<?\\, e, rest::binary>>, acc) when e in [?", ?\\, ?/, ?b, ?f, ?n, ?r, ?t] do
     char =
@@ -134,7 +139,10 @@ defmodule ElixirScope.Agent.JSON do
     string_value(rest, [char | acc])
   end
 
-  defp string_value(<<"\\u", a::binary-size(4), "\\u", b::binary-size(4), rest::binary>> = bin, acc) do
+  defp string_value(
+         <<"\\u", a::binary-size(4), "\\u", b::binary-size(4), rest::binary>> = bin,
+         acc
+       ) do
     hi = hex(a)
     lo = hex(b)
 
@@ -151,7 +159,9 @@ defmodule ElixirScope.Agent.JSON do
     do: string_value(rest, [codepoint(hex(a)) | acc])
 
   defp string_value(<<?\\, _::binary>>, _), do: throw({:json_error, "invalid escape in string"})
-  defp string_value(<<c, _::binary>>, _) when c < 0x20, do: throw({:json_error, "control character in string"})
+
+  defp string_value(<<c, _::binary>>, _) when c < 0x20,
+    do: throw({:json_error, "control character in string"})
 
   defp string_value(bin, acc) do
     # Take the longest run without quote, backslash or control characters at once.
@@ -235,8 +245,11 @@ defmodule ElixirScope.Agent.JSON do
 
   defp take_while(bin, fun, n) do
     case bin do
-      <<_::binary-size(n), c, _::binary>> -> if fun.(c), do: take_while(bin, fun, n + 1), else: split(bin, n)
-      _ -> split(bin, n)
+      <<_::binary-size(n), c, _::binary>> ->
+        if fun.(c), do: take_while(bin, fun, n + 1), else: split(bin, n)
+
+      _ ->
+        split(bin, n)
     end
   end
 

@@ -25,7 +25,9 @@ defmodule ElixirScope.Agent.Prune do
 
   def budget, do: @budget
   def max_bin, do: @max_bin
-  def markers, do: %{pruned: @pruned, cut: @cut, cut_tuple: @cut_tuple, map: @map, cut_bin: @cut_bin}
+
+  def markers,
+    do: %{pruned: @pruned, cut: @cut, cut_tuple: @cut_tuple, map: @map, cut_bin: @cut_bin}
 
   @doc "Budget left after accounting for `term`, negative when it does not fit."
   def fits(_term, budget) when budget < 0, do: budget
@@ -76,7 +78,8 @@ defmodule ElixirScope.Agent.Prune do
 
     cond do
       size > @max_bin ->
-        {{@cut_bin, size, :binary.copy(binary_part(term, 0, @max_bin))}, budget - 4 - div(@max_bin, 8)}
+        {{@cut_bin, size, :binary.copy(binary_part(term, 0, @max_bin))},
+         budget - 4 - div(@max_bin, 8)}
 
       :binary.referenced_byte_size(term) > @max_bin ->
         {:binary.copy(term), budget - 3 - div(size, 8)}
@@ -90,7 +93,8 @@ defmodule ElixirScope.Agent.Prune do
     bytes = byte_size(term)
 
     if bytes > @max_bin do
-      {{@cut_bin, bytes, :binary.copy(binary_part(term, 0, @max_bin))}, budget - 4 - div(@max_bin, 8)}
+      {{@cut_bin, bytes, :binary.copy(binary_part(term, 0, @max_bin))},
+       budget - 4 - div(@max_bin, 8)}
     else
       # Copy so that a small bitstring never keeps a large binary alive.
       bits = bit_size(term)

@@ -38,7 +38,8 @@ defmodule ElixirScope.Agent.Rewriter do
 
   @runtime ElixirScope.Agent.Runtime
 
-  @type site :: {pos_integer, {module, atom, arity, non_neg_integer, String.t(), String.t() | nil}}
+  @type site ::
+          {pos_integer, {module, atom, arity, non_neg_integer, String.t(), String.t() | nil}}
 
   @doc """
   Rewrites `forms` of `module`. Options:
@@ -63,7 +64,9 @@ defmodule ElixirScope.Agent.Rewriter do
         {:function, anno, name, arity, clauses} = form, state ->
           if instrumentable?(name, arity, anno) and select.({name, arity}) do
             {clauses, state} = Enum.map_reduce(clauses, state, &clause(&1, name, arity, &2))
-            {{:function, anno, name, arity, clauses}, %{state | done: [{name, arity} | state.done]}}
+
+            {{:function, anno, name, arity, clauses},
+             %{state | done: [{name, arity} | state.done]}}
           else
             {form, state}
           end
@@ -141,8 +144,13 @@ defmodule ElixirScope.Agent.Rewriter do
 
     new_body = [
       {:match, g, cid,
-       rt(g, :call, [{:integer, g, site}, list(g, args), list(g, Enum.map(bindings, fn {v, _, _} -> {:var, g, v} end))])},
-      {:try, g, flush_before_receive(body, g), [{:clause, g, [ret], [], [rt(g, :return, [{:integer, g, site}, cid, ret])]}],
+       rt(g, :call, [
+         {:integer, g, site},
+         list(g, args),
+         list(g, Enum.map(bindings, fn {v, _, _} -> {:var, g, v} end))
+       ])},
+      {:try, g, flush_before_receive(body, g),
+       [{:clause, g, [ret], [], [rt(g, :return, [{:integer, g, site}, cid, ret])]}],
        [
          {:clause, g, [{:tuple, g, [class, reason, stack]}], [],
           [rt(g, :exception, [{:integer, g, site}, cid, class, reason, stack])]}
@@ -168,7 +176,9 @@ defmodule ElixirScope.Agent.Rewriter do
   defp flush_before_receive(node, g) when is_tuple(node),
     do: node |> Tuple.to_list() |> Enum.map(&flush_before_receive(&1, g)) |> List.to_tuple()
 
-  defp flush_before_receive(list, g) when is_list(list), do: Enum.map(list, &flush_before_receive(&1, g))
+  defp flush_before_receive(list, g) when is_list(list),
+    do: Enum.map(list, &flush_before_receive(&1, g))
+
   defp flush_before_receive(other, _g), do: other
 
   defp flushed(node, g) do
@@ -197,7 +207,10 @@ defmodule ElixirScope.Agent.Rewriter do
   defp pattern_vars({:var, anno, name}), do: [{name, :erl_anno.line(anno)}]
   # Binary segment sizes refer to variables, they do not bind them.
   defp pattern_vars({:bin_element, _, value, _size, _tsl}), do: pattern_vars(value)
-  defp pattern_vars(tuple) when is_tuple(tuple), do: tuple |> Tuple.to_list() |> Enum.flat_map(&pattern_vars/1)
+
+  defp pattern_vars(tuple) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> Enum.flat_map(&pattern_vars/1)
+
   defp pattern_vars(list) when is_list(list), do: Enum.flat_map(list, &pattern_vars/1)
   defp pattern_vars(_), do: []
 end

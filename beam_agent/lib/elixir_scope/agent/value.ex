@@ -78,13 +78,19 @@ defmodule ElixirScope.Agent.Value do
   end
 
   # Byte offset after `n` code points, or :fits if the text has no more than `n`.
-  defp skip_codepoints(text, 0, offset), do: if(offset == byte_size(text), do: :fits, else: offset)
+  defp skip_codepoints(text, 0, offset),
+    do: if(offset == byte_size(text), do: :fits, else: offset)
 
   defp skip_codepoints(text, n, offset) do
     case text do
-      <<_::binary-size(offset), c::utf8, _::binary>> -> skip_codepoints(text, n - 1, offset + byte_size(<<c::utf8>>))
-      <<_::binary-size(offset), _, _::binary>> -> skip_codepoints(text, n - 1, offset + 1)
-      _ -> :fits
+      <<_::binary-size(offset), c::utf8, _::binary>> ->
+        skip_codepoints(text, n - 1, offset + byte_size(<<c::utf8>>))
+
+      <<_::binary-size(offset), _, _::binary>> ->
+        skip_codepoints(text, n - 1, offset + 1)
+
+      _ ->
+        :fits
     end
   end
 
@@ -110,7 +116,15 @@ defmodule ElixirScope.Agent.Value do
   defp fmt({@map, pairs, cut?}, depth, {_, _, _, true} = ctx, left) do
     case List.keytake(pairs, :__struct__, 0) do
       {{:__struct__, mod}, rest} when is_atom(mod) ->
-        fmt_pairs(rest, ["%", Macro.inspect_atom(:literal, mod), "{"], "}", depth, ctx, left, cut?)
+        fmt_pairs(
+          rest,
+          ["%", Macro.inspect_atom(:literal, mod), "{"],
+          "}",
+          depth,
+          ctx,
+          left,
+          cut?
+        )
 
       _ ->
         fmt_pairs(pairs, "%{", "}", depth, ctx, left, cut?)
@@ -123,9 +137,16 @@ defmodule ElixirScope.Agent.Value do
   defp fmt(@cut, _d, {_, _, _, true}, left), do: {@ellipsis, left - 3, true}
   defp fmt([], _d, _ctx, left), do: leaf("[]", left)
   defp fmt(term, depth, ctx, left) when is_list(term), do: fmt_list(term, depth, ctx, left)
-  defp fmt(term, depth, ctx, left) when is_tuple(term), do: fmt_seq(Tuple.to_list(term), "{", "}", depth, ctx, left, false)
-  defp fmt(%{__struct__: mod} = term, depth, ctx, left) when is_atom(mod), do: fmt_struct(term, mod, depth, ctx, left)
-  defp fmt(term, depth, ctx, left) when is_map(term), do: fmt_pairs(:maps.to_list(term), "%{", "}", depth, ctx, left, false)
+
+  defp fmt(term, depth, ctx, left) when is_tuple(term),
+    do: fmt_seq(Tuple.to_list(term), "{", "}", depth, ctx, left, false)
+
+  defp fmt(%{__struct__: mod} = term, depth, ctx, left) when is_atom(mod),
+    do: fmt_struct(term, mod, depth, ctx, left)
+
+  defp fmt(term, depth, ctx, left) when is_map(term),
+    do: fmt_pairs(:maps.to_list(term), "%{", "}", depth, ctx, left, false)
+
   defp fmt(term, _d, _ctx, left), do: leaf(inspect(term), left)
 
   defp leaf(text, left, trunc? \\ false), do: {text, left - byte_size(text), trunc?}
@@ -134,7 +155,11 @@ defmodule ElixirScope.Agent.Value do
 
   defp fmt_binary(bin, {items, _, chars, _}, left) do
     if String.printable?(bin) do
-      leaf(inspect(bin, printable_limit: chars), left, byte_size(bin) > chars and skip_codepoints(bin, chars, 0) != :fits)
+      leaf(
+        inspect(bin, printable_limit: chars),
+        left,
+        byte_size(bin) > chars and skip_codepoints(bin, chars, 0) != :fits
+      )
     else
       leaf(inspect(bin, limit: items), left, byte_size(bin) > items)
     end
@@ -166,16 +191,23 @@ defmodule ElixirScope.Agent.Value do
   end
 
   defp seq_parts([], _depth, _ctx, left, _n, acc, tr), do: {:lists.reverse(acc), nil, left, tr}
-  defp seq_parts(_rest, _depth, _ctx, left, _n, acc, _tr) when left <= 0, do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
-  defp seq_parts([@cut], _depth, {_, _, _, true}, left, _n, acc, _tr), do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
-  defp seq_parts([_ | _], _depth, _ctx, left, 0, acc, _tr), do: {:lists.reverse(acc, ["..."]), nil, left - 5, true}
+
+  defp seq_parts(_rest, _depth, _ctx, left, _n, acc, _tr) when left <= 0,
+    do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
+
+  defp seq_parts([@cut], _depth, {_, _, _, true}, left, _n, acc, _tr),
+    do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
+
+  defp seq_parts([_ | _], _depth, _ctx, left, 0, acc, _tr),
+    do: {:lists.reverse(acc, ["..."]), nil, left - 5, true}
 
   defp seq_parts([h | t], depth, ctx, left, n, acc, tr) do
     {io, left, tr2} = fmt(h, depth + 1, ctx, left - 2)
     seq_parts(t, depth, ctx, left, n - 1, [io | acc], tr or tr2)
   end
 
-  defp seq_parts(@cut, _depth, {_, _, _, true}, left, _n, acc, _tr), do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
+  defp seq_parts(@cut, _depth, {_, _, _, true}, left, _n, acc, _tr),
+    do: {:lists.reverse(acc, [@ellipsis]), nil, left, true}
 
   defp seq_parts(tail, depth, ctx, left, _n, acc, tr) do
     {io, left, tr2} = fmt(tail, depth + 1, ctx, left - 3)
@@ -198,8 +230,12 @@ defmodule ElixirScope.Agent.Value do
   end
 
   defp pair_parts([], _kw, _depth, _ctx, left, _n, acc, tr), do: {:lists.reverse(acc), left, tr}
-  defp pair_parts(_rest, _kw, _depth, _ctx, left, _n, acc, _tr) when left <= 0, do: {:lists.reverse(acc, [@ellipsis]), left, true}
-  defp pair_parts(_rest, _kw, _depth, _ctx, left, 0, acc, _tr), do: {:lists.reverse(acc, ["..."]), left - 5, true}
+
+  defp pair_parts(_rest, _kw, _depth, _ctx, left, _n, acc, _tr) when left <= 0,
+    do: {:lists.reverse(acc, [@ellipsis]), left, true}
+
+  defp pair_parts(_rest, _kw, _depth, _ctx, left, 0, acc, _tr),
+    do: {:lists.reverse(acc, ["..."]), left - 5, true}
 
   defp pair_parts([{k, v} | rest], keyword?, depth, ctx, left, n, acc, tr) do
     {kio, left, tk} =
@@ -223,6 +259,15 @@ defmodule ElixirScope.Agent.Value do
   rescue
     _ ->
       pairs = term |> Map.delete(:__struct__) |> :maps.to_list()
-      fmt_pairs(pairs, ["%", Macro.inspect_atom(:literal, mod), "{"], "}", depth, ctx, left, false)
+
+      fmt_pairs(
+        pairs,
+        ["%", Macro.inspect_atom(:literal, mod), "{"],
+        "}",
+        depth,
+        ctx,
+        left,
+        false
+      )
   end
 end
