@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { Dictionary, Field, Int32, makeData, makeVector, Schema, Table, tableToIPC, Utf8 } from "apache-arrow";
 import { EventKind } from "../../protocol/src/events";
-import { CallFlag, RecordingFormatError, RecordingModel } from "../../webview/src/data/model";
+import { busiestWindow, CallFlag, RecordingFormatError, RecordingModel } from "../../webview/src/data/model";
 import { batchFromColumns, eventSchema, eventTable, recordingBytes, utf8Data, type EventRow } from "./recording-builder";
 import { LEDGER, LEDGER_PID, MATH, sampleRecording, sampleScript, TEST_PID, WORKER_PID } from "./sample-recording";
 
@@ -215,6 +215,16 @@ describe("RecordingModel", () => {
     assert.equal(m.callIdOf(0), 2 ** 33 + 1);
     assert.equal(m.callFlags[0], CallFlag.Returned);
     assert.equal(m.rowOfSeq(2 ** 40 + 4), 1);
+  });
+
+  it("finds the busiest window of a recording", () => {
+    const check = (ts: number[], share: number, expected: [number, number]) =>
+      assert.deepEqual(busiestWindow(Float64Array.from(ts), ts.length, share), expected, `${ts} ${share}`);
+    check([], 0.9, [0, 0]);
+    check([5], 0.9, [5, 5]);
+    check([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 0.9, [0, 8]);
+    check([0, 1, 500, 501, 502, 503, 504, 505, 506, 507], 0.8, [500, 507]);
+    check([0, 1, 2, 3, 4, 5, 6, 7, 1000, 2000], 0.8, [0, 7]);
   });
 
   it("reads an empty recording", () => {

@@ -22,12 +22,16 @@ export function formatDuration(ns: number): string {
 }
 
 /**
- * A position on the time axis, with as many decimals as the tick `step` needs, in the unit of
- * the step ("1.250 ms", "12 µs").
+ * A position on the time axis, in the unit that suits the largest position shown
+ * (`magnitude`) and with as many decimals as the tick `step` needs: "250 µs", "1.250 ms",
+ * "2.5795 s".
  */
-export function formatTick(ns: number, step: number): string {
-  const [scale, unit] = UNITS.find(([s]) => step >= s) ?? UNITS[UNITS.length - 1];
-  const decimals = Math.max(0, Math.min(3, Math.ceil(-Math.log10(step / scale) - 1e-9)));
+export function formatTick(ns: number, step: number, magnitude = Math.abs(ns)): string {
+  const [scale, unit] = UNITS.find(([s]) => magnitude >= s) ?? UNITS[UNITS.length - 1];
+  // Enough decimals to tell neighbouring ticks apart: those of the step itself.
+  const q = step / scale;
+  let decimals = 0;
+  while (decimals < 6 && Math.abs(q * 10 ** decimals - Math.round(q * 10 ** decimals)) > 1e-6 * 10 ** decimals) decimals++;
   return `${(ns / scale).toFixed(decimals)} ${unit}`;
 }
 

@@ -541,3 +541,16 @@ function lowerBound(items: Int32Array, n: number, key: Float64Array, t: number):
   }
   return lo;
 }
+
+/**
+ * The narrowest time window holding at least `share` of the events, as [start, end]; ts must
+ * not decrease. Recordings often idle (startup, then a burst of test activity): the timeline
+ * opens on where things happened instead of slivers at one end.
+ */
+export function busiestWindow(ts: Float64Array, count: number, share: number): [number, number] {
+  if (count === 0) return [0, 0];
+  const k = Math.max(1, Math.min(count, Math.ceil(count * share)));
+  let best = 0;
+  for (let i = 1; i + k - 1 < count; i++) if (ts[i + k - 1] - ts[i] < ts[best + k - 1] - ts[best]) best = i;
+  return [ts[best], ts[best + k - 1]];
+}

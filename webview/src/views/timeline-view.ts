@@ -11,7 +11,7 @@
  * +/−/0 zoom, Enter reveals the selection, Escape clears it.
  */
 import { scaleLinear } from "d3";
-import { CallFlag, type RecordingModel } from "../data/model";
+import { busiestWindow, CallFlag, type RecordingModel } from "../data/model";
 import { formatTick } from "../data/format";
 import { PaintBatch } from "./paint-batch";
 import { ColorResolver, pack, PixelRaster } from "./pixels";
@@ -84,6 +84,8 @@ export class TimelineView {
   private scrollY = 0;
   /** The user has not zoomed or panned since the recording was loaded: live appends re-fit. */
   private fitted = true;
+  /** Model version drawn; appends bump it. */
+  private shownVersion = -1;
   private layout: LaneLayout = { tops: new Float64Array(0), heights: new Float64Array(0), total: 0 };
   private cursorRow = -1;
   private selected = -1;
@@ -142,13 +144,16 @@ export class TimelineView {
     this.overviewKey = "";
     this.colors.clear();
     this.callColors = new Uint32Array(0);
+    this.shownVersion = model?.version ?? -1;
     this.relayout();
-    this.fit();
+    this.fitActivity();
     this.drawNow();
   }
 
   /** The model grew (live append): keep the view, follow the end if it was never moved. */
   modelChanged(): void {
+    if (!this.model || this.model.version === this.shownVersion) return;
+    this.shownVersion = this.model.version;
     this.overviewKey = "";
     this.relayout();
     if (this.fitted) this.fit();
@@ -300,6 +305,22 @@ export class TimelineView {
     this.t0 = m.tsMin - pad;
     this.t1 = m.tsMin + span + pad;
     this.fitted = true;
+  }
+
+  /**
+   * Opens on the recording's activity: the whole recording, unless 90% of its events happen
+   * within less than 40% of its time (an idle start, then a burst); then on that burst.
+   */
+  private fitActivity(): void {
+    this.fit();
+    const m = this.model;
+    if (!m || m.count < 20) return;
+    const full = m.tsMax - m.tsMin;
+    const [a, b] = busiestWindow(m.ts, m.count, 0.9);
+    if (b - a >= full * 0.4) return;
+    const pad = Math.max((b - a) * 0.05, MIN_RANGE_NS);
+    this.setRange(a - pad, b + pad);
+    this.fitted = false;
   }
 
   private setRange(t0: number, t1: number): void {
@@ -830,6 +851,7 @@ export class TimelineView {
     ctx.fillRect(0, TOP - 1, this.width, 1);
     const k = this.scale;
     const step = ticks.length > 1 ? ticks[1] - ticks[0] : this.t1 - this.t0;
+    const magnitude = Math.max(Math.abs(this.t0), Math.abs(this.t1));
     ctx.font = `10.5px ${theme.font}`;
     ctx.textBaseline = "middle";
     for (const t of ticks) {
@@ -837,7 +859,7 @@ export class TimelineView {
       ctx.fillStyle = theme.grid;
       ctx.fillRect(x, TOP - 7, 1, 6);
       ctx.fillStyle = theme.muted;
-      ctx.fillText(formatTick(t, step), x + 4, y + AXIS_H / 2 - 1);
+      ctx.fillText(formatTick(t, step, magnitude), x + 4, y + AXIS_H / 2 - 1);
     }
   }
 
