@@ -75,14 +75,15 @@ test("every cell reads back as the agent wrote it", () => {
 test("known events: rebased ids and times, Elixir-formatted text, visible truncation", () => {
   const row = (i: number) => table.get(i)!.toJSON() as Record<string, unknown>;
   assert.deepEqual(row(0), {
-    seq: 1n,
+    // Row seqs are capture order × 64, leaving room for a CALL's BINDING rows right after it.
+    seq: 64n,
     ts: 10n,
     kind: EventKind.Call,
     pid: "#PID<0.123.0>",
     module: "Sample.Ledger",
     function: "deposit",
     arity: 3,
-    call_id: 1n,
+    call_id: 64n,
     parent_id: 0n,
     file: "/work/app/lib/sample/ledger.ex",
     line: 17,
@@ -91,14 +92,19 @@ test("known events: rebased ids and times, Elixir-formatted text, visible trunca
   });
   assert.equal(row(1).kind, EventKind.Binding);
   assert.equal(row(1).name, "ledger");
+  assert.equal(row(1).seq, 65n);
+  assert.equal(row(1).call_id, 64n);
+  assert.equal(row(1).value, "#PID<0.123.0>");
+  assert.equal(row(2).name, "amount");
+  assert.equal(row(2).seq, 66n);
   assert.equal(row(2).value, "100");
   assert.equal(row(3).module, ":lists");
-  assert.equal(row(3).parent_id, 1n);
+  assert.equal(row(3).parent_id, 64n);
   assert.equal(row(3).value, "[[1, 2, 3, 4, 5, ...]]…");
   assert.equal(row(4).value, "%{deep: %{deeper: %{deepest: …");
   assert.equal(row(5).kind, EventKind.Exception);
   assert.equal(row(5).value, "** (RuntimeError) boom");
-  assert.equal(row(6).seq, 9_007_199_254_740_993n);
+  assert.equal(row(6).seq, 9_007_199_254_740_993n * 64n);
   // Aliases are ASCII in Elixir, so inspect prints this module as a quoted atom.
   assert.equal(row(6).module, ':"Elixir.Sample.Ünïcode"');
   assert.equal(row(6).function, "résumé");

@@ -26,9 +26,8 @@ other = :erlang.list_to_pid(~c"<0.4567.89>")
 values = %{max_chars: 30, max_items: 5, max_depth: 3}
 
 raw = [
-  {pid, {1, base + 1, t0 + 10, 900_001, base + 1, 0, [pid, "alice", 100]}},
-  {pid, {4, base + 2, t0 + 10, 900_002, base + 1, 0, pid}},
-  {pid, {4, base + 3, t0 + 10, 900_003, base + 1, 0, 100}},
+  # A CALL carrying its two head variables: three rows.
+  {pid, {1, base + 1, t0 + 10, 900_001, base + 1, 0, [pid, "alice", 100], [pid, 100]}},
   {pid, {1, base + 4, t0 + 25, 900_004, base + 4, base + 1, [Enum.to_list(1..100)]}},
   {pid, {2, base + 5, t0 + 99, 900_004, base + 4, base + 1, %{deep: %{deeper: %{deepest: 1}}}}},
   {pid, {3, base + 6, t0 + 150, 900_001, base + 1, 0, {:error, %RuntimeError{message: "boom"}, []}}},
@@ -37,7 +36,7 @@ raw = [
 ]
 
 ctx = Events.context(base, t0, values)
-{rows, _ctx} = Enum.map_reduce(raw, ctx, fn {p, ev}, ctx -> Events.to_row(ev, p, ctx) end)
+{rows, _ctx} = Enum.flat_map_reduce(raw, ctx, fn {p, ev}, ctx -> Events.to_rows(ev, p, ctx) end)
 File.write!(arrow_path, Arrow.stream(Events.schema(), rows, 3))
 
 # Integers as strings: JSON numbers cannot carry every int64.

@@ -310,7 +310,9 @@ defmodule ElixirScope.Agent.Collector do
 
   defp send_events(s, events) do
     {rows, ctx} =
-      Enum.map_reduce(events, s.ctx, fn {_seq, pid, ev}, ctx -> Events.to_row(ev, pid, ctx) end)
+      Enum.flat_map_reduce(events, s.ctx, fn {_seq, pid, ev}, ctx ->
+        Events.to_rows(ev, pid, ctx)
+      end)
 
     rows
     |> Enum.chunk_every(s.rows_per_frame)

@@ -22,19 +22,23 @@ defmodule ElixirScope.Agent.Events do
     {"value", :utf8}
   ]
 
+  # Room for a CALL's BINDING rows between two captured seqs (see `to_rows/3`).
+  @seq_step 64
+
   @call 1
   @return 2
   @exception 3
   @binding 4
 
   def schema, do: @schema
+  def seq_step, do: @seq_step
   def kinds, do: %{call: @call, return: @return, exception: @exception, binding: @binding}
 
   @doc "Registers instrumentation sites: `[{site, {module, function, arity, line, file, name}}]`."
   def register_sites(sites), do: :ets.insert(Store.sites_table(), sites)
 
   @doc """
-  Context for `to_row/4`: `base_seq` and `t0` are the session's first unique integer and
+  Context for `to_rows/3`: `base_seq` and `t0` are the session's first unique integer and
   perf counter; `values` the plan's value bounds.
   """
   def context(base_seq, t0, values) do
@@ -43,26 +47,58 @@ defmodule ElixirScope.Agent.Events do
     %{base: base_seq, t0: t0, values: values, sites: %{}, pids: %{}, unit: unit}
   end
 
-  @doc "Converts one raw event of process `pid`. Returns `{row, ctx}` (ctx caches sites)."
-  def to_row({kind, seq, ts, site, cid, parent, value}, pid, ctx) do
+  @doc """
+  Converts one raw event of process `pid` into rows (a CALL carrying head variables gives one
+  BINDING row per variable after it). Returns `{rows, ctx}` (ctx caches sites and pids).
+
+  Row `seq`s are the session-relative capture order times #{@seq_step}: a CALL at `s` and its
+  bindings at `s + 1`, `s + 2`, … so they stay strictly increasing and unique.
+  """
+  def to_rows({kind, seq, ts, site, cid, parent, value}, pid, ctx) do
+    {row, ctx} = row(kind, seq, ts, site, cid, parent, value, 0, pid, ctx)
+    {[row], ctx}
+  end
+
+  def to_rows({@call, seq, ts, site, cid, parent, args, bindings}, pid, ctx) do
+    {call, ctx} = row(@call, seq, ts, site, cid, parent, args, 0, pid, ctx)
+
+    {rows, {ctx, _}} =
+      bindings
+      |> binding_values()
+      |> Enum.map_reduce({ctx, 1}, fn value, {ctx, i} ->
+        {row, ctx} = row(@binding, seq, ts, site + i, cid, parent, value, i, pid, ctx)
+        {row, {ctx, i + 1}}
+      end)
+
+    {[call | rows], ctx}
+  end
+
+  # Pruned on the hot path: the list itself may have been cut.
+  defp binding_values(values) when is_list(values), do: Enum.take(proper(values), @seq_step - 1)
+  defp binding_values(_), do: []
+
+  defp proper([h | t]), do: [h | proper(t)]
+  defp proper(_), do: []
+
+  defp row(kind, seq, ts, site, cid, parent, value, offset, pid, ctx) do
     {{mod, fun, arity, line, file, name}, ctx} = site(site, ctx)
     {pid_text, ctx} = pid_text(pid, ctx)
 
-    value =
+    text =
       case kind do
         @exception -> Value.format_exception(value, ctx.values)
         _ -> Value.format(value, ctx.values)
       end
 
     row =
-      {seq - ctx.base, ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity, cid - ctx.base,
-       rebase(parent, ctx.base), file, line, name, value}
+      {rebase(seq, ctx.base) + offset, ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity,
+       rebase(cid, ctx.base), rebase(parent, ctx.base), file, line, name, text}
 
     {row, ctx}
   end
 
   defp rebase(0, _base), do: 0
-  defp rebase(id, base), do: id - base
+  defp rebase(id, base), do: (id - base) * @seq_step
 
   defp ns(delta, _unit) when delta <= 0, do: 0
   defp ns(delta, 1_000_000_000), do: delta

@@ -10,7 +10,7 @@ defmodule ElixirScope.Agent.Rewriter do
   becomes
 
       f(Pattern1 = A1, Pattern2 = A2) when Guard ->
-        Cid = Runtime.call(Site, [A1, A2], [X, Y]),      % CALL + one BINDING per head variable
+        Cid = Runtime.call(Site, [A1, A2], [X, Y]),      % CALL, carrying the head variables
         try Body of
           Ret -> Runtime.return(Site, Cid, Ret)           % RETURN, gives Ret back
         catch
@@ -124,7 +124,9 @@ defmodule ElixirScope.Agent.Rewriter do
     g = :erl_anno.set_generated(true, :erl_anno.new(line))
     args = for i <- 1..arity//1, do: {:var, g, :"__es_arg#{i}"}
     patterns = Enum.zip_with(patterns, args, fn p, a -> {:match, g, p, a} end)
-    bindings = if state.bindings?, do: head_bindings(patterns), else: []
+    # At most 63 head variables per clause: the collector numbers BINDING rows right after their
+    # CALL within a step of 64 (see `ElixirScope.Agent.Events`).
+    bindings = if state.bindings?, do: patterns |> head_bindings() |> Enum.take(63), else: []
 
     site = state.next
     clause_site = {site, {state.module, name, arity, line, state.file, nil}}

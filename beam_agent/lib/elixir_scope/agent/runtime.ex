@@ -11,7 +11,8 @@ defmodule ElixirScope.Agent.Runtime do
   #
   # and `@slot`, this process's ordering slot (an index into the atomics array).
   #
-  # An event is `{kind, seq, ts, site, call_id, parent_id, value}` holding RAW terms: `seq` is
+  # An event is `{kind, seq, ts, site, call_id, parent_id, value}` (a CALL with head variables
+  # has an eighth element, their values) holding RAW terms: `seq` is
   # `:erlang.unique_integer([:monotonic])` (node-wide strictly increasing), `ts` is
   # `:os.perf_counter()`, `site` says which module/function/clause/variable (registered by the
   # instrumenter), and the collector turns all of it into text later. A call's id is its own
@@ -37,7 +38,6 @@ defmodule ElixirScope.Agent.Runtime do
   @call 1
   @return 2
   @exception 3
-  @binding 4
 
   @on Store.index(:on)
   @pending Store.index(:pending)
@@ -70,8 +70,9 @@ defmodule ElixirScope.Agent.Runtime do
   end
 
   @doc """
-  Entering a clause: records CALL (value = `args`) and one BINDING per value in `bindings`
-  (sites `site + 1`, `site + 2`, …), pushes the call on the process's stack and returns its id.
+  Entering a clause: records CALL (value = `args`) carrying the values of the clause's head
+  variables (`bindings`, which the collector turns into one BINDING row each, sites
+  `site + 1`, `site + 2`, …), pushes the call on the process's stack and returns its id.
   """
   def call(site, args, bindings) do
     {stack, n, words, evs} = open(:erlang.get(@state))
@@ -85,12 +86,17 @@ defmodule ElixirScope.Agent.Runtime do
       end
 
     {v, w} = bound(args)
-    evs = [{@call, seq, ts, site, seq, parent, v} | evs]
 
     {evs, n, words} =
       case bindings do
-        [] -> {evs, n + 1, words + w}
-        _ -> bindings(bindings, site + 1, ts, seq, parent, evs, n + 1, words + w)
+        [] ->
+          {[{@call, seq, ts, site, seq, parent, v} | evs], n + 1, words + w}
+
+        _ ->
+          {b, wb} = bound_each(bindings)
+
+          {[{@call, seq, ts, site, seq, parent, v, b} | evs], n + 1 + length(bindings),
+           words + w + wb}
       end
 
     if n >= @chunk do
@@ -173,12 +179,12 @@ defmodule ElixirScope.Agent.Runtime do
 
   ## Internals
 
-  defp bindings([], _site, _ts, _cid, _parent, evs, n, words), do: {evs, n, words}
-
-  defp bindings([value | rest], site, ts, cid, parent, evs, n, words) do
-    {v, w} = bound(value)
-    ev = {@binding, :erlang.unique_integer([:monotonic]), ts, site, cid, parent, v}
-    bindings(rest, site + 1, ts, cid, parent, [ev | evs], n + 1, words + w)
+  # The list as it is when it fits (the common case, no copy), else each value bounded.
+  defp bound_each(values) do
+    case Prune.fits(values, @budget) do
+      left when left >= 0 -> {values, @budget - left}
+      _ -> {Enum.map(values, &elem(bound(&1), 0)), @budget * length(values)}
+    end
   end
 
   defp parent([p | _]), do: p
