@@ -62,7 +62,16 @@ export class RenderError extends Error {}
 /** What the page exposes for tests (webview/src/test-hooks.ts); this tsconfig has no DOM types. */
 export interface PageGlobals {
   __elixirScopeTest?: {
-    state(): { state: string; events: number; lanes: number; calls: number; exceptions: number; cursorSeq: number | null; selectedSeq: number | null };
+    state(): {
+      state: string;
+      events: number;
+      lanes: number;
+      calls: number;
+      exceptions: number;
+      cursorSeq: number | null;
+      selectedSeq: number | null;
+      range: [number, number] | null;
+    };
     eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
     focusSeq(seq: number): boolean;
     drawTimed(): number;
