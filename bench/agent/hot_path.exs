@@ -12,7 +12,7 @@ alias ElixirScope.Agent.{Instrumenter, JSON, Runtime, Store}
 {:ok, _} = Application.ensure_all_started(:elixir_scope_agent)
 
 defmodule Bench do
-  @reps 15
+  @reps 41
 
   def compile(name, source, root) do
     ebin = Path.join([root, "_build", "bench", "lib", "bench_#{name}", "ebin"])
@@ -26,21 +26,34 @@ defmodule Bench do
     end
   end
 
-  @doc "Median ns of `fun.()` over the repetitions (after a warm-up), store emptied before each."
-  def median_ns(fun) do
-    fun.()
+  @doc """
+  Runs `a` and `b` back to back, `@reps` times (after a warm-up), the store emptied before
+  each run; returns the medians of a's times, b's times and of the per-pair differences (ns).
+  Pairing keeps a burst of load from other processes on the machine out of the difference.
+  """
+  def paired(a, b) do
+    a.()
+    b.()
 
-    times =
+    pairs =
       for _ <- 1..@reps do
-        reset()
-        :erlang.garbage_collect()
-        {us, _} = :timer.tc(fun)
-        us * 1_000
+        ta = time(a)
+        tb = time(b)
+        {ta, tb}
       end
 
-    reset()
-    times |> Enum.sort() |> Enum.at(div(@reps, 2))
+    {median(Enum.map(pairs, &elem(&1, 0))), median(Enum.map(pairs, &elem(&1, 1))),
+     median(Enum.map(pairs, fn {ta, tb} -> tb - ta end))}
   end
+
+  defp time(fun) do
+    reset()
+    :erlang.garbage_collect()
+    {us, _} = :timer.tc(fun)
+    us * 1_000
+  end
+
+  defp median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
 
   def reset do
     Runtime.flush()
@@ -128,12 +141,15 @@ lib_dir = Path.join([root, "_build", "bench", "lib"])
     bindings: false
   )
 
-n = 200_000
+n = 30_000
 
 # 1. CALL + RETURN of a tiny function (no bindings), nested under an instrumented caller.
-plain = Bench.median_ns(fn -> Bench.Driver.run(Bench.Plain, n) end)
-calls = Bench.median_ns(fn -> Bench.Driver.run(Bench.Calls, n) end)
-per_event = (calls - plain) / (2 * n)
+{plain, calls, diff} =
+  Bench.paired(fn -> Bench.Driver.run(Bench.Plain, n) end, fn ->
+    Bench.Driver.run(Bench.Calls, n)
+  end)
+
+per_event = diff / (2 * n)
 
 IO.puts(
   :stderr,
@@ -146,7 +162,7 @@ Bench.metric(
   "ns",
   200,
   "lower",
-  "median over 15 runs of #{n} nested calls to f(a, b) = a + b recording CALL+RETURN (timestamps, seq, parent), minus the same calls uninstrumented, per event"
+  "median over 41 paired runs of #{n} nested calls to f(a, b) = a + b recording CALL+RETURN (seq, timestamp, parent, args, result), minus the same calls uninstrumented, per event"
 )
 
 Bench.metric(
@@ -158,43 +174,47 @@ Bench.metric(
   "same loop, recorded ÷ uninstrumented (the function itself is a single addition)"
 )
 
-# 2. Per binding: f(a, b) records two bindings, g(_a, _b) none; both record CALL+RETURN.
-with_bindings = Bench.median_ns(fn -> Bench.Driver.run_f(Bench.Full, n) end)
-without = Bench.median_ns(fn -> Bench.Driver.run_g(Bench.Full, n) end)
-per_binding = (with_bindings - without) / (2 * n)
+# 2. Per binding: the same f(a, b) instrumented with its two head variables recorded or not.
+{_, _, diff} =
+  Bench.paired(fn -> Bench.Driver.run(Bench.Calls, n) end, fn ->
+    Bench.Driver.run(Bench.Full, n)
+  end)
 
 Bench.metric(
   "agent.binding_ns",
-  per_binding,
+  diff / (2 * n),
   "ns",
   120,
   "lower",
-  "median over 15 runs: f(a, b) (2 head bindings) minus g(_a, _b) (none), both instrumented, per binding"
+  "median over 41 paired runs: f(a, b) recording its 2 head variables minus f(a, b) recording none, per binding"
 )
 
 # 3. The same tiny call made from uninstrumented code: every call is outermost, so each one
 #    also writes its buffer to the table (this is what calls from a test process cost).
-plain_top = Bench.median_ns(fn -> Bench.Driver.loop_f(Bench.Plain, n) end)
-top = Bench.median_ns(fn -> Bench.Driver.loop_f(Bench.Calls, n) end)
+{_, _, diff} =
+  Bench.paired(fn -> Bench.Driver.loop_f(Bench.Plain, n) end, fn ->
+    Bench.Driver.loop_f(Bench.Calls, n)
+  end)
 
 Bench.metric(
   "agent.hot_path_toplevel_ns",
-  (top - plain_top) / (2 * n),
+  diff / (2 * n),
   "ns",
   nil,
   "report",
-  "as agent.hot_path_ns but every call is an outermost call (flushes its 2 events to ETS each time)"
+  "as agent.hot_path_ns but every call is an outermost call (writes its 2 events to ETS each time)"
 )
 
 # 4. CPU-bound recursion: fib(22), calls+returns only and with bindings, ÷ plain.
-fib_plain = Bench.median_ns(fn -> Bench.Plain.fib(22) end)
-fib_calls = Bench.median_ns(fn -> Bench.Calls.fib(22) end)
-fib_full = Bench.median_ns(fn -> Bench.Full.fib(22) end)
-fib_events = 2 * 57_313
+{fib_plain, fib_calls, _} =
+  Bench.paired(fn -> Bench.Plain.fib(22) end, fn -> Bench.Calls.fib(22) end)
+
+{fib_plain2, fib_full, _} =
+  Bench.paired(fn -> Bench.Plain.fib(22) end, fn -> Bench.Full.fib(22) end)
 
 IO.puts(
   :stderr,
-  "fib(22): plain #{div(fib_plain, 1000)} us, calls #{div(fib_calls, 1000)} us, full #{div(fib_full, 1000)} us (#{fib_events} call/return events)"
+  "fib(22): plain #{div(fib_plain, 1000)} us, calls #{div(fib_calls, 1000)} us, full #{div(fib_full, 1000)} us"
 )
 
 Bench.metric(
@@ -208,11 +228,11 @@ Bench.metric(
 
 Bench.metric(
   "agent.slowdown_full_cpu",
-  fib_full / fib_plain,
+  fib_full / fib_plain2,
   "x",
   nil,
   "report",
-  "fib(22) with CALL+RETURN+BINDING recorded ÷ uninstrumented, same run"
+  "fib(22) with CALL+RETURN and the head variable recorded ÷ uninstrumented, same run"
 )
 
 File.rm_rf!(root)
