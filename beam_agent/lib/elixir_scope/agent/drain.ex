@@ -11,16 +11,22 @@ defmodule ElixirScope.Agent.Drain do
   #   3. takes every chunk from the table;
   #   4. releases, in seq order, the events below min(W + 1, M) and holds back the rest.
   #
-  # A process that waits (in `receive`) inside an instrumented call keeps its buffer and would
-  # hold everything back: after `@stuck_ms` its buffer is read with `Process.info/2` while it is
-  # `:waiting` (so it cannot be in the middle of adding an event), those events are released,
-  # and the process stops counting for M while its reduction count shows it has not run since.
-  # When it flushes later, the events already released are dropped from its chunk.
+  # A process that waits (outside instrumented code, e.g. in GenServer.call) inside an
+  # instrumented call keeps its buffer and would hold everything back: after `@stuck_ms` its
+  # buffer is read with `Process.info/2` while it is `:waiting` (so it cannot be in the middle
+  # of adding an event), those events are released, and the process stops counting for M while
+  # its reduction count shows it has not run since. When it flushes later, the events already
+  # released are dropped from its chunk. Held-back events are bounded by `@force_ms` and
+  # `@max_held`.
 
   alias ElixirScope.Agent.{Runtime, Store}
 
   @stuck_ms 50
-  @max_held 200_000
+  # A process that keeps running inside an instrumented call with unwritten events is read even
+  # though it is not waiting, after this long: an event it is recording at that very moment may
+  # then arrive late (counted, and reported in a LOG frame).
+  @force_ms 250
+  @max_held 100_000
   @full_check_every 100
 
   defstruct held: [],
@@ -36,9 +42,11 @@ defmodule ElixirScope.Agent.Drain do
   @doc """
   One drain. Returns `{events, state}` where events are `{seq, pid, raw_event}` in seq order.
   With `final: true` every buffered event of every live process is taken and nothing is held.
+  `:stuck_ms` and `:force_ms` override the waiting times before a buffer is read (tests).
   """
   def run(%__MODULE__{} = st, opts \\ []) do
     final? = Keyword.get(opts, :final, false)
+    limits = {Keyword.get(opts, :stuck_ms, @stuck_ms), Keyword.get(opts, :force_ms, @force_ms)}
     now = System.monotonic_time(:millisecond)
 
     case Store.atomics() do
@@ -55,7 +63,7 @@ defmodule ElixirScope.Agent.Drain do
         st = %{st | stolen: Map.take(st.stolen, MapSet.to_list(open_pids))}
         st = %{st | shipped_upto: Map.take(st.shipped_upto, MapSet.to_list(open_pids))}
 
-        {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, st)
+        {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, limits, st)
         incoming = :lists.merge(:lists.sort(incoming), :lists.sort(stolen_events))
         all = :lists.merge(st.held, incoming)
 
@@ -146,7 +154,7 @@ defmodule ElixirScope.Agent.Drain do
       else: add_events(rest, pid, upto, [{seq, pid, ev} | acc])
   end
 
-  defp bound_and_steal(open, w, now, final?, st) do
+  defp bound_and_steal(open, w, now, final?, {stuck_ms, force_ms}, st) do
     stuck = Map.new(open, fn {slot, _pid, v} -> {slot, since(st.stuck, slot, v, now)} end)
     st = %{st | stuck: stuck}
 
@@ -165,14 +173,14 @@ defmodule ElixirScope.Agent.Drain do
 
             _ ->
               # It ran since: take what it added if it is waiting again, else hold back.
-              case steal(pid, st, false) do
+              case steal(pid, st, now - since >= force_ms) do
                 {:busy, st} -> {evs, min(bound, Map.get(st.shipped_upto, pid, v) + 1), st}
                 {stolen, st} -> {stolen ++ evs, bound, st}
               end
           end
 
-        now - since >= @stuck_ms ->
-          case steal(pid, st, false) do
+        now - since >= stuck_ms ->
+          case steal(pid, st, now - since >= force_ms) do
             {:busy, st} -> {evs, min(bound, v), st}
             {stolen, st} -> {stolen ++ evs, bound, st}
           end
@@ -199,12 +207,12 @@ defmodule ElixirScope.Agent.Drain do
 
         evs = add_events(Runtime.buffered(dict), pid, upto, [])
 
-        max_seq = Enum.reduce(evs, upto || 0, fn {seq, _, _}, m -> max(seq, m) end)
-
+        # Seqs are unique integers, negative ones included: no 0 default here.
         shipped =
-          if evs == [] and upto == nil,
-            do: st.shipped_upto,
-            else: Map.put(st.shipped_upto, pid, max_seq)
+          case Enum.map(evs, &elem(&1, 0)) do
+            [] -> st.shipped_upto
+            seqs -> Map.put(st.shipped_upto, pid, Enum.max([upto || hd(seqs) | seqs]))
+          end
 
         {evs, %{st | shipped_upto: shipped, stolen: Map.put(st.stolen, pid, r)}}
 

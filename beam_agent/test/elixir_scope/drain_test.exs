@@ -1,0 +1,91 @@
+defmodule ElixirScope.Agent.DrainTest do
+  use ExUnit.Case, async: false
+
+  @compile {:no_warn_undefined, [ESFix.Order, ESFix.Block]}
+
+  alias ElixirScope.Agent.{Drain, Fixtures, Instrumenter, Recording}
+
+  @source ~S'''
+  defmodule ESFix.Order do
+    def outer(parent) do
+      mark(1)
+      ESFix.Block.block(parent)
+      mark(2)
+    end
+
+    def mark(n), do: n
+  end
+
+  defmodule ESFix.Block do
+    # Not instrumented: waits the way GenServer.call waits, outside instrumented code.
+    def block(parent) do
+      send(parent, {:blocked, self()})
+
+      receive do
+        :go -> :ok
+      end
+    end
+  end
+  '''
+
+  setup_all do
+    fix = Fixtures.compile(@source, name: "order")
+    {loaded, []} = Recording.instrument(fix.lib_dir, ["ESFix.Order"])
+    on_exit(fn -> Instrumenter.restore(loaded) end)
+    :ok
+  end
+
+  test "a process waiting inside an instrumented call does not hold the others back; order and no duplicates" do
+    Recording.start()
+    parent = self()
+    pid = spawn(fn -> ESFix.Order.outer(parent) end)
+    assert_receive {:blocked, ^pid}
+    wait_for_status(pid, :waiting)
+
+    # The test process records meanwhile: these come after the waiting process's first events.
+    assert ESFix.Order.mark(10) == 10
+    assert ESFix.Order.mark(11) == 11
+
+    {first, st} = Drain.run(Drain.new(), stuck_ms: 0)
+    assert Enum.map(first, &elem(&1, 1)) == [pid, pid, pid, self(), self(), self(), self()]
+    assert Enum.map(first, &elem(&1, 0)) == Enum.sort(Enum.map(first, &elem(&1, 0)))
+
+    ref = Process.monitor(pid)
+    send(pid, :go)
+    assert_receive {:DOWN, ^ref, _, _, :normal}
+
+    {second, st} = Drain.run(st, stuck_ms: 0)
+    # mark(2) call and return, and outer's return: nothing shipped twice.
+    assert length(second) == 3
+    assert Enum.all?(second, fn {_, p, _} -> p == pid end)
+    all = Enum.map(first ++ second, &elem(&1, 0))
+    assert all == Enum.sort(all) and all == Enum.uniq(all)
+    assert Drain.late(st) == 0
+  end
+
+  test "without reading waiting buffers, later events are held back until the earlier ones arrive" do
+    Recording.start()
+    parent = self()
+    pid = spawn(fn -> ESFix.Order.outer(parent) end)
+    assert_receive {:blocked, ^pid}
+    assert ESFix.Order.mark(10) == 10
+
+    {shipped, st} = Drain.run(Drain.new(), stuck_ms: 60_000)
+    assert shipped == []
+
+    ref = Process.monitor(pid)
+    send(pid, :go)
+    assert_receive {:DOWN, ^ref, _, _, :normal}
+    {shipped, st} = Drain.run(st, stuck_ms: 60_000)
+    pids = Enum.map(shipped, &elem(&1, 1))
+    assert pids == List.duplicate(pid, 3) ++ List.duplicate(self(), 2) ++ List.duplicate(pid, 3)
+    assert Drain.late(st) == 0
+  end
+
+  defp wait_for_status(pid, status) do
+    case Process.info(pid, :status) do
+      {:status, ^status} -> :ok
+      _ -> wait_for_status(pid, status)
+    end
+  end
+end
