@@ -74,37 +74,27 @@ defmodule ElixirScope.Agent.Arrow do
 
     {nodes, buffers, body, _offset} =
       schema
-      |> Enum.with_index()
+      |> Enum.with_index(1)
       |> Enum.reduce({[], [], [], 0}, fn {{_name, type}, i}, {nodes, buffers, body, offset} ->
-        column = Enum.map(rows, &:erlang.element(i + 1, &1))
-        data = column_buffers(type, column)
+        data = column_buffers(type, rows, i)
         # Validity: an empty buffer at the current offset (no nulls).
         {bufs, body, offset} =
-          Enum.reduce(data, {[<<offset::little-64, 0::little-64>>], body, offset}, fn bytes,
-                                                                                      {bufs, body,
-                                                                                       offset} ->
-            len = IO.iodata_length(bytes)
+          Enum.reduce(data, {[<<offset::little-64, 0::little-64>>], body, offset}, fn bytes, {bufs, body, offset} ->
+            len = byte_size(bytes)
             padded = pad8(len)
-
-            {[<<offset::little-64, len::little-64>> | bufs], [body, bytes, zeros(padded - len)],
-             offset + padded}
+            {[<<offset::little-64, len::little-64>> | bufs], [body, bytes, zeros(padded - len)], offset + padded}
           end)
 
-        {[<<length::little-64, 0::little-64>> | nodes], [Enum.reverse(bufs) | buffers], body,
-         offset}
+        {[<<length::little-64, 0::little-64>> | nodes], [Enum.reverse(bufs) | buffers], body, offset}
       end)
 
     nodes = nodes |> Enum.reverse() |> IO.iodata_to_binary()
     buffers = buffers |> Enum.reverse() |> IO.iodata_to_binary()
-    body = IO.iodata_to_binary(body)
 
     b = FB.new()
     {b, buffers_ref} = FB.struct_vector(b, buffers, div(byte_size(buffers), 16), 8)
     {b, nodes_ref} = FB.struct_vector(b, nodes, div(byte_size(nodes), 16), 8)
-
-    {b, batch} =
-      FB.table(b, [{0, :i64, length}, {1, :offset, nodes_ref}, {2, :offset, buffers_ref}])
-
+    {b, batch} = FB.table(b, [{0, :i64, length}, {1, :offset, nodes_ref}, {2, :offset, buffers_ref}])
     message(b, @header_record_batch, batch, body)
   end
 
@@ -133,23 +123,21 @@ defmodule ElixirScope.Agent.Arrow do
   defp type_id(:utf8), do: @type_utf8
   defp type_id(_int), do: @type_int
 
-  defp column_buffers(:int64, column),
-    do: [for(v <- column, into: <<>>, do: <<v::little-signed-64>>)]
+  # One pass over the rows per column, straight into binaries.
+  defp column_buffers(:int64, rows, i), do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-64>>)]
+  defp column_buffers(:int32, rows, i), do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-32>>)]
+  defp column_buffers(:int8, rows, i), do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-8>>)]
 
-  defp column_buffers(:int32, column),
-    do: [for(v <- column, into: <<>>, do: <<v::little-signed-32>>)]
+  defp column_buffers(:utf8, rows, i) do
+    strings = for r <- rows, do: :erlang.element(i, r)
+    [offsets(strings, 0, <<0::little-signed-32>>), IO.iodata_to_binary(strings)]
+  end
 
-  defp column_buffers(:int8, column),
-    do: [for(v <- column, into: <<>>, do: <<v::little-signed-8>>)]
+  defp offsets([], _pos, acc), do: acc
 
-  defp column_buffers(:utf8, column) do
-    {offsets, _} =
-      Enum.reduce(column, {[<<0::little-signed-32>>], 0}, fn s, {acc, pos} ->
-        pos = pos + byte_size(s)
-        {[acc, <<pos::little-signed-32>>], pos}
-      end)
-
-    [IO.iodata_to_binary(offsets), IO.iodata_to_binary(column)]
+  defp offsets([s | rest], pos, acc) do
+    pos = pos + byte_size(s)
+    offsets(rest, pos, <<acc::binary, pos::little-signed-32>>)
   end
 
   defp pad8(n), do: div(n + 7, 8) * 8

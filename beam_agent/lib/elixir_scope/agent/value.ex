@@ -21,7 +21,27 @@ defmodule ElixirScope.Agent.Value do
   def default_opts, do: @default
 
   @doc "Formats a captured value."
-  def format(term, opts \\ @default) do
+  def format(term, opts \\ @default)
+
+  # The most common values, without the general machinery.
+  def format(term, _opts) when is_integer(term), do: Integer.to_string(term)
+
+  def format(term, %{max_chars: chars} = opts) when is_atom(term) do
+    text = inspect(term)
+    if byte_size(text) <= chars, do: text, else: format_general(term, opts)
+  end
+
+  def format(term, %{max_chars: chars} = opts) when is_binary(term) and byte_size(term) <= chars do
+    text = if String.printable?(term), do: inspect(term), else: nil
+
+    if text != nil and byte_size(text) <= chars,
+      do: text,
+      else: format_general(term, opts)
+  end
+
+  def format(term, opts), do: format_general(term, opts)
+
+  defp format_general(term, opts) do
     {term, pruned?} =
       case term do
         {@pruned, inner} -> {inner, true}
