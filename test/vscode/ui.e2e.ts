@@ -213,8 +213,10 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     });
     assert.ok(target, "the event under the cursor has no call bar on screen after zooming to it");
     await frame.locator("body").click({ position: { x: target.x, y: target.y } });
-    const source = frame.locator('[data-testid="details"][data-call-seq] .es-facts .es-link');
-    await source.waitFor();
+    // The details name the call's source. The revealed editor may already cover the timeline
+    // (it opens in the timeline's editor group), so the link need not be visible, only there.
+    const source = frame.locator(`[data-testid="details"][data-call-seq] .es-facts .es-link`);
+    await source.waitFor({ state: "attached" });
     const [file, line] = (await source.getAttribute("title"))!.split(/:(\d+)$/);
     assert.ok(file && Number(line) > 0, `details name no source: ${file}:${line}`);
     await page.locator(".tab.active", { hasText: basename(file) }).first().waitFor();
