@@ -28,7 +28,9 @@ defmodule ElixirScope.Agent.Store do
   @max_slots 262_144
 
   # Undrained chunks may hold at most this many words (8 bytes each) before events are dropped.
-  @default_cap_words 32 * 1024 * 1024
+  # 64 MB: roughly 600,000 small events, which the collector formats in a few seconds (the
+  # at-exit flush must finish in time).
+  @default_cap_words 8 * 1024 * 1024
 
   def events_table, do: @events
   def sites_table, do: @sites
