@@ -5,6 +5,7 @@ import { Dictionary, Field, Int32, makeData, makeVector, Schema, Table, tableToI
 import { EventKind } from "../../protocol/src/events";
 import { busiestWindow, CallFlag, RecordingFormatError, RecordingModel } from "../../webview/src/data/model";
 import { batchFromColumns, eventSchema, eventTable, recordingBytes, utf8Data, type EventRow } from "./recording-builder";
+import { syntheticRecording } from "../../bench/webview/synthetic-recording";
 import { LEDGER, LEDGER_PID, MATH, sampleRecording, sampleScript, TEST_PID, WORKER_PID } from "./sample-recording";
 
 function callBySeq(model: RecordingModel, seq: number): number {
@@ -147,6 +148,23 @@ describe("RecordingModel", () => {
       assert.equal(m.valueOf(m.count - 1), rows.at(-1)!.value);
     }
     assert.ok(live.version > whole.version);
+  });
+
+  it("loads a big recording in slices, knowing its time span from the start", () => {
+    const bytes = syntheticRecording(30_000, { processes: 6 });
+    const whole = RecordingModel.fromIPC(bytes);
+    const m = new RecordingModel();
+    m.beginAppend(bytes);
+    assert.ok(m.loading);
+    assert.equal(m.pendingEvents, 30_000);
+    assert.deepEqual(m.timeSpan(), [whole.tsMin, whole.tsMax]);
+    const counts: number[] = [];
+    while (!m.continueLoad(0)) counts.push(m.count); // a deadline in the past: one step each
+    assert.deepEqual(counts, [8192, 16384, 24576]);
+    assert.equal(m.pendingEvents, 0);
+    assert.deepEqual(m.summary(), whole.summary());
+    assert.deepEqual([...m.callEnd.subarray(0, m.callCount)], [...whole.callEnd.subarray(0, whole.callCount)]);
+    assert.deepEqual(m.lanes.map((l) => [l.pid, l.maxDepth, l.calls]), whole.lanes.map((l) => [l.pid, l.maxDepth, l.calls]));
   });
 
   it("keeps a call open until its return arrives", () => {

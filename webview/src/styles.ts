@@ -63,6 +63,7 @@ body { font-family: var(--es-font); font-size: var(--es-font-size); color: var(-
 .es-stat.es-bad { color: color-mix(in srgb, var(--es-error) 85%, var(--es-fg)); background: color-mix(in srgb, var(--es-error) 16%, transparent); }
 .es-stat.es-bad b { color: var(--es-error); }
 .es-stat.es-warn b { color: var(--es-warning); }
+.es-stat.es-loading { color: var(--es-link); background: color-mix(in srgb, var(--es-link) 14%, transparent); }
 
 .es-body { display: flex; flex: 1; min-height: 0; }
 .es-main { display: flex; flex-direction: column; flex: 1; min-width: 0; }

@@ -120,7 +120,16 @@ export class RecordingModel {
   readonly files = new Interner();
 
   private readonly chunks: LazyChunk[] = [];
+  private readonly queue: RecordBatch[] = [];
+  /** Next row to ingest of `queue[0]`. */
+  private queueRow = 0;
+  private queuedRows = 0;
+  private queuedCalls = 0;
+  private expectedTsMin = Infinity;
+  private expectedTsMax = -Infinity;
   private denseCallIds = new Int32Array(0);
+  /** The pid column of the batch being ingested. */
+  private pidChunk: StringChunk | undefined;
   private readonly sparseCallIds = new Map<number, number>();
 
   /** Reads a whole recording (Arrow IPC stream or file format). */
@@ -132,16 +141,34 @@ export class RecordingModel {
 
   /** Adds the events of more Arrow IPC bytes (stream or file format); returns how many. */
   append(bytes: Uint8Array): number {
+    const before = this.count;
+    this.beginAppend(bytes);
+    this.continueLoad(Infinity);
+    return this.count - before;
+  }
+
+  appendTable(table: Table): number {
+    const before = this.count;
+    this.beginAppendTable(table);
+    this.continueLoad(Infinity);
+    return this.count - before;
+  }
+
+  /**
+   * Queues the events of Arrow IPC bytes; `continueLoad` ingests them. Checks the schema and
+   * sizes the columns now, so a bad recording fails here and loading never reallocates.
+   */
+  beginAppend(bytes: Uint8Array): void {
     let table: Table;
     try {
       table = tableFromIPC(bytes);
     } catch (e) {
       throw new RecordingFormatError(`This is not an ElixirScope recording: the Arrow IPC data could not be read (${(e as Error).message}).`);
     }
-    return this.appendTable(table);
+    this.beginAppendTable(table);
   }
 
-  appendTable(table: Table): number {
+  beginAppendTable(table: Table): void {
     this.readHeader(table);
     for (const { name } of COLUMNS) {
       if (!table.schema.fields.some((f) => f.name === name)) {
@@ -150,14 +177,59 @@ export class RecordingModel {
         );
       }
     }
-    const before = this.count;
-    // Size every column once for the whole table: growing batch by batch would copy and
+    if (table.numRows === 0) return;
+    // Size every column once for everything queued: growing batch by batch would copy and
     // re-zero tens of MB per batch of a large recording.
-    this.grow(this.count + table.numRows);
-    this.growCalls(this.callCount + countCalls(table));
-    for (const batch of table.batches) this.appendBatch(batch);
+    this.queuedRows += table.numRows;
+    this.queuedCalls += countCalls(table);
+    this.grow(this.count + this.queuedRows);
+    this.growCalls(this.callCount + this.queuedCalls);
+    const [lo, hi] = timeRange(table);
+    if (lo < this.expectedTsMin) this.expectedTsMin = lo;
+    if (hi > this.expectedTsMax) this.expectedTsMax = hi;
+    for (const batch of table.batches) if (batch.numRows > 0) this.queue.push(batch);
+  }
+
+  /** Events queued by `beginAppend` and not ingested yet. */
+  get loading(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** How many queued events are still to ingest. */
+  get pendingEvents(): number {
+    return this.queuedRows;
+  }
+
+  /**
+   * Ingests queued events until `deadline` (a `performance.now()` time) or the end, in steps
+   * of a few thousand events; returns true when nothing is left. The webview draws between
+   * calls, so a big recording shows its first part at once and fills in.
+   */
+  continueLoad(deadline: number): boolean {
+    const before = this.count;
+    while (this.queue.length > 0) {
+      const batch = this.queue[0];
+      const from = this.queueRow;
+      const to = Math.min(batch.numRows, from + LOAD_STEP_ROWS);
+      this.appendRows(batch, from, to);
+      this.queuedRows -= to - from;
+      if (to === batch.numRows) {
+        this.queue.shift();
+        this.queueRow = 0;
+      } else this.queueRow = to;
+      if (performance.now() >= deadline) break;
+    }
+    if (this.queue.length === 0) this.queuedCalls = 0;
     if (this.count > before) this.version++;
-    return this.count - before;
+    return this.queue.length === 0;
+  }
+
+  /**
+   * The time span to show: the events ingested so far, and those queued (known from their
+   * batches before they are ingested, so the view need not move while a recording loads).
+   */
+  timeSpan(): [number, number] {
+    return [Math.min(this.tsMin, this.expectedTsMin), Math.max(this.tsMax, this.expectedTsMax)];
   }
 
   summary(): RecordingSummary {
@@ -370,33 +442,24 @@ export class RecordingModel {
     this.callFile.fill(-1, before);
   }
 
-  private appendBatch(batch: RecordBatch): void {
-    const n = batch.numRows;
-    if (n === 0) return;
-    const at = this.count;
-    this.grow(at + n);
+  /** Ingests rows [from, to) of a batch; the columns were sized by beginAppendTable. */
+  private appendRows(batch: RecordBatch, from: number, to: number): void {
     const col = (name: string) => batch.getChild(name)!.data[0];
-    copyIntegers(col("seq"), "seq", this.seq, at);
-    copyIntegers(col("ts"), "ts", this.ts, at);
-    copyIntegers(col("kind"), "kind", this.kind, at);
-    const chunk: LazyChunk = {
-      start: at,
-      module: stringChunk(col("module"), "module"),
-      fn: stringChunk(col("function"), "function"),
-      file: stringChunk(col("file"), "file"),
-      name: stringChunk(col("name"), "name"),
-      value: stringChunk(col("value"), "value"),
-      arity: new IntColumn(col("arity"), "arity"),
-      line: new IntColumn(col("line"), "line"),
-      callId: new IntColumn(col("call_id"), "call_id"),
-      parentId: new IntColumn(col("parent_id"), "parent_id"),
-    };
-    this.chunks.push(chunk);
-    const pid = stringChunk(col("pid"), "pid");
+    if (from === 0) {
+      const at = this.count;
+      copyIntegers(col("seq"), "seq", this.seq, at);
+      copyIntegers(col("ts"), "ts", this.ts, at);
+      copyIntegers(col("kind"), "kind", this.kind, at);
+      this.chunks.push(this.lazyChunk(batch, at));
+      this.pidChunk = stringChunk(col("pid"), "pid");
+    }
+    const chunk = this.chunks[this.chunks.length - 1];
+    const at = chunk.start;
+    const pid = this.pidChunk!;
     const callIds = chunk.callId;
     const parentIds = chunk.parentId;
 
-    for (let j = 0; j < n; j++) {
+    for (let j = from; j < to; j++) {
       const i = at + j;
       const t = this.ts[i];
       if (t < this.tsMin) this.tsMin = t;
@@ -443,7 +506,23 @@ export class RecordingModel {
         }
       }
     }
-    this.count = at + n;
+    this.count = at + to;
+  }
+
+  private lazyChunk(batch: RecordBatch, start: number): LazyChunk {
+    const col = (name: string) => batch.getChild(name)!.data[0];
+    return {
+      start,
+      module: stringChunk(col("module"), "module"),
+      fn: stringChunk(col("function"), "function"),
+      file: stringChunk(col("file"), "file"),
+      name: stringChunk(col("name"), "name"),
+      value: stringChunk(col("value"), "value"),
+      arity: new IntColumn(col("arity"), "arity"),
+      line: new IntColumn(col("line"), "line"),
+      callId: new IntColumn(col("call_id"), "call_id"),
+      parentId: new IntColumn(col("parent_id"), "parent_id"),
+    };
   }
 
   private newLane(index: number, row: number): Lane {
@@ -505,6 +584,26 @@ export class RecordingModel {
     }
     return this.chunks[lo];
   }
+}
+
+/** Rows ingested between two looks at the clock. */
+const LOAD_STEP_ROWS = 8192;
+
+/** Smallest and largest `ts` of a table, read in place. */
+function timeRange(table: Table): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const batch of table.batches) {
+    const data = batch.getChild("ts")?.data[0];
+    if (!data || batch.numRows === 0) continue;
+    const ts = new IntColumn(data, "ts");
+    for (let j = 0; j < batch.numRows; j++) {
+      const t = ts.at(j);
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+  }
+  return [lo, hi];
 }
 
 /** Number of Call events in a table (to size the call arrays once). */

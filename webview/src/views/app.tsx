@@ -14,8 +14,11 @@ import { Header } from "./header";
 import { Timeline } from "./timeline";
 import type { TimelineView } from "./timeline-view";
 
-/** Recordings bigger than this get a "Loading…" frame before the (synchronous) model build. */
+/** Recordings bigger than this get a "Loading…" frame before parsing starts. */
 const SHOW_LOADING_ABOVE_BYTES = 8 * 1024 * 1024;
+/** Time spent ingesting before the first frame, and per later slice (ms). */
+const FIRST_SLICE_MS = 60;
+const LOAD_SLICE_MS = 90;
 
 export type ViewState = "waiting" | "loading" | "drawn" | "error";
 
@@ -43,11 +46,32 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
     [setState],
   );
 
+  /** Ingests what the model has queued, a slice per task, so the view draws in between. */
+  const keepLoading = useCallback(
+    (m: RecordingModel) => {
+      const step = () => {
+        if (modelRef.current !== m) return; // another recording replaced it
+        try {
+          const done = m.continueLoad(performance.now() + LOAD_SLICE_MS);
+          setVersion(m.version);
+          if (!done) setTimeout(step, 0);
+        } catch (e) {
+          fail((e as Error).message);
+        }
+      };
+      setTimeout(step, 0);
+    },
+    [fail],
+  );
+
   const load = useCallback(
     (bytes: Uint8Array, messageTitle: string) => {
       try {
-        const m = RecordingModel.fromIPC(bytes);
-        performance.mark("elixirscope:model");
+        const m = new RecordingModel();
+        m.beginAppend(bytes);
+        // The first slice is drawn at once; the rest fills in while the user looks.
+        m.continueLoad(performance.now() + FIRST_SLICE_MS);
+        performance.mark("elixirscope:first-slice");
         modelRef.current = m;
         setModel(m);
         setVersion(m.version);
@@ -57,11 +81,12 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
         setLoadingBytes(0);
         const header = m.header;
         setTitle(messageTitle || (header ? `${header.app}: ${header.command}` : root.dataset.title ?? "Recording"));
+        if (m.loading) keepLoading(m);
       } catch (e) {
         fail((e as Error).message);
       }
     },
-    [fail, root],
+    [fail, keepLoading, root],
   );
 
   const onMessage = useCallback(
@@ -81,8 +106,12 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
           const m = modelRef.current;
           if (!m) return load(message.bytes, "");
           try {
-            m.append(message.bytes);
-            setVersion(m.version);
+            const idle = !m.loading;
+            m.beginAppend(message.bytes);
+            if (idle) {
+              m.continueLoad(Infinity);
+              setVersion(m.version);
+            } // else the running load picks it up
           } catch (e) {
             fail((e as Error).message);
           }
@@ -154,7 +183,10 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
 
   const drawn = useCallback(
     (m: RecordingModel) => {
-      if (m === modelRef.current && root.dataset.state !== "drawn") {
+      if (m !== modelRef.current) return;
+      if (performance.getEntriesByName("elixirscope:first-frame").length === 0) performance.mark("elixirscope:first-frame");
+      // "drawn" means all of it: the headless renderer and tests wait for this.
+      if (!m.loading && root.dataset.state !== "drawn") {
         performance.mark("elixirscope:drawn");
         setState("drawn");
       }
@@ -188,7 +220,7 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
 
   return (
     <div className="es-app">
-      <Header title={title} header={model?.header} summary={summary} />
+      <Header title={title} header={model?.header} summary={summary} pending={model && version >= 0 ? model.pendingEvents : 0} />
       <div className="es-body">
         <div className="es-main">
           <Timeline

@@ -8,9 +8,11 @@ interface Props {
   title: string;
   header: RecordingHeader | undefined;
   summary: RecordingSummary | undefined;
+  /** Events still loading (0 when all are in). */
+  pending: number;
 }
 
-export const Header = memo(function Header({ title, header, summary }: Props) {
+export const Header = memo(function Header({ title, header, summary, pending }: Props) {
   const sub = header ? [header.node, header.startedAt && new Date(header.startedAt).toLocaleString("en-GB", { timeZone: "UTC" }) + " UTC"].filter(Boolean).join(" · ") : "";
   return (
     <header className="es-header">
@@ -23,6 +25,11 @@ export const Header = memo(function Header({ title, header, summary }: Props) {
       </div>
       {summary && (
         <div className="es-stats">
+          {pending > 0 && (
+            <span className="es-stat es-loading" data-testid="loading">
+              loading <b>{Math.floor((100 * summary.events) / (summary.events + pending))}%</b>
+            </span>
+          )}
           <span className="es-stat">
             <b data-testid="event-count">{summary.events}</b> events
           </span>

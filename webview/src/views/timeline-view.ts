@@ -86,6 +86,8 @@ export class TimelineView {
   private fitted = true;
   /** Model version drawn; appends bump it. */
   private shownVersion = -1;
+  /** The model was still loading when set: open on its busiest part once it is complete. */
+  private activityFitPending = false;
   private layout: LaneLayout = { tops: new Float64Array(0), heights: new Float64Array(0), total: 0 };
   private cursorRow = -1;
   private selected = -1;
@@ -146,7 +148,9 @@ export class TimelineView {
     this.callColors = new Uint32Array(0);
     this.shownVersion = model?.version ?? -1;
     this.relayout();
-    this.fitActivity();
+    this.activityFitPending = model?.loading ?? false;
+    if (this.activityFitPending) this.fit();
+    else this.fitActivity();
     this.drawNow();
   }
 
@@ -156,7 +160,11 @@ export class TimelineView {
     this.shownVersion = this.model.version;
     this.overviewKey = "";
     this.relayout();
-    if (this.fitted) this.fit();
+    if (this.activityFitPending && !this.model.loading) {
+      // The recording finished loading: now its busiest part is known.
+      this.activityFitPending = false;
+      if (this.fitted) this.fitActivity();
+    } else if (this.fitted) this.fit();
     this.invalidate();
   }
 
@@ -285,6 +293,12 @@ export class TimelineView {
     this.on.layout(this.layout, this.scrollY);
   }
 
+  /** Where the recording starts and how long it is (ns), including events still loading. */
+  private extent(): { lo: number; full: number } {
+    const [lo, hi] = this.model ? this.model.timeSpan() : [0, 1];
+    return { lo, full: Math.max(MIN_RANGE_NS * 5, hi - lo) };
+  }
+
   private get scale(): number {
     return this.width / (this.t1 - this.t0);
   }
@@ -300,10 +314,10 @@ export class TimelineView {
       this.t1 = 1;
       return;
     }
-    const span = Math.max(MIN_RANGE_NS * 5, m.tsMax - m.tsMin);
+    const span = this.extent().full;
     const pad = span * 0.015;
-    this.t0 = m.tsMin - pad;
-    this.t1 = m.tsMin + span + pad;
+    this.t0 = this.extent().lo - pad;
+    this.t1 = this.extent().lo + span + pad;
     this.fitted = true;
   }
 
@@ -315,7 +329,7 @@ export class TimelineView {
     this.fit();
     const m = this.model;
     if (!m || m.count < 20) return;
-    const full = m.tsMax - m.tsMin;
+    const full = this.extent().full;
     const [a, b] = busiestWindow(m.ts, m.count, 0.9);
     if (b - a >= full * 0.4) return;
     const pad = Math.max((b - a) * 0.05, MIN_RANGE_NS);
@@ -326,13 +340,13 @@ export class TimelineView {
   private setRange(t0: number, t1: number): void {
     const m = this.model;
     if (!m || m.count === 0) return;
-    const full = Math.max(MIN_RANGE_NS * 5, m.tsMax - m.tsMin);
+    const full = this.extent().full;
     let range = Math.min(Math.max(t1 - t0, MIN_RANGE_NS), full * 1.25);
     const mid = (t0 + t1) / 2;
     let a = mid - range / 2;
     // Keep some of the recording on screen: panning stops at its ends (plus a margin).
-    const lo = m.tsMin - full * 0.1;
-    const hi = m.tsMin + full * 1.1;
+    const lo = this.extent().lo - full * 0.1;
+    const hi = this.extent().lo + full * 1.1;
     if (a < lo) a = lo;
     if (a + range > hi) a = Math.max(lo, hi - range);
     range = Math.min(range, hi - lo);
@@ -550,9 +564,8 @@ export class TimelineView {
   }
 
   private overviewJump(x: number): void {
-    const m = this.model!;
-    const full = Math.max(MIN_RANGE_NS * 5, m.tsMax - m.tsMin);
-    this.panTo(m.tsMin + (Math.min(Math.max(0, x), this.width) / this.width) * full);
+    const { lo, full } = this.extent();
+    this.panTo(lo + (Math.min(Math.max(0, x), this.width) / this.width) * full);
     this.fitted = false;
     this.invalidate();
   }
@@ -784,8 +797,8 @@ export class TimelineView {
     const m = this.model!;
     const w = this.width;
     ctx.drawImage(this.overviewPicture(), 0, 0, w, OVERVIEW_H);
-    const full = Math.max(MIN_RANGE_NS * 5, m.tsMax - m.tsMin);
-    const toX = (t: number) => ((t - m.tsMin) / full) * (w - 1);
+    const full = this.extent().full;
+    const toX = (t: number) => ((t - this.extent().lo) / full) * (w - 1);
     // The visible window: dim what is outside it.
     const a = Math.max(0, toX(this.t0));
     const b = Math.min(w, toX(this.t1));
@@ -811,10 +824,11 @@ export class TimelineView {
     if (this.overviewImage && key === this.overviewKey) return this.overviewImage;
     const w = this.width;
     const bins = new Float32Array(Math.max(1, w));
-    const full = Math.max(MIN_RANGE_NS * 5, m.tsMax - m.tsMin);
+    const full = this.extent().full;
     const f = (bins.length - 1) / full;
     const ts = m.ts;
-    for (let i = 0; i < m.count; i++) bins[((ts[i] - m.tsMin) * f) | 0]++;
+    const lo = this.extent().lo;
+    for (let i = 0; i < m.count; i++) bins[((ts[i] - lo) * f) | 0]++;
     let max = 0;
     for (let i = 0; i < bins.length; i++) if (bins[i] > max) max = bins[i];
 
@@ -834,7 +848,7 @@ export class TimelineView {
       g.fillRect(x, OVERVIEW_H - 4 - bh, 1, bh);
     }
     g.fillStyle = theme.error;
-    for (let i = 0; i < m.exceptionRows.length; i++) g.fillRect(Math.round((ts[m.exceptionRows.at(i)] - m.tsMin) * f), 3, 2, OVERVIEW_H - 7);
+    for (let i = 0; i < m.exceptionRows.length; i++) g.fillRect(Math.round((ts[m.exceptionRows.at(i)] - lo) * f), 3, 2, OVERVIEW_H - 7);
     g.fillStyle = theme.border;
     g.fillRect(0, OVERVIEW_H - 1, w, 1);
     this.overviewImage = image;
