@@ -70,6 +70,11 @@ defmodule ElixirScope.Agent.RewriterTest do
     end
 
     def huge(value), do: is_binary(value) or is_list(value)
+
+    def eraser(x) do
+      :erlang.erase()
+      factorial(x)
+    end
   end
   '''
 
@@ -315,6 +320,18 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert reasons["ESFix.Missing"] =~ "no compiled module"
     assert reasons["not a module"] =~ "not an Elixir module name"
     assert length(skipped) == 4
+  end
+
+  test "user code that erases or overwrites the process dictionary cannot break recording" do
+    assert {{:ok, 6}, rows} = Recording.record(fn -> ESFix.Shapes.eraser(3) end)
+    assert Enum.any?(rows, &(&1.function == "factorial" and &1.kind == 2 and &1.value == "6"))
+    assert Runtime.stack() == []
+
+    Process.put(Runtime.state_key(), :garbage)
+    assert {{:ok, {:positive, 1}}, _rows} = Recording.record(fn -> ESFix.Shapes.classify(1) end)
+    Process.put(Runtime.state_key(), {:not_a_list, :x, :y, :z})
+    assert {:ok, {:positive, 2}} == elem(Recording.record(fn -> ESFix.Shapes.classify(2) end), 0)
+    Runtime.reset()
   end
 
   test "source names of Elixir variables" do

@@ -163,7 +163,7 @@ defmodule ElixirScope.Agent.Drain do
 
       cond do
         final? ->
-          {stolen, st} = steal(pid, st, true)
+          {stolen, st} = steal(pid, slot, st, true)
           {stolen ++ evs, bound, st}
 
         Map.has_key?(st.stolen, pid) ->
@@ -173,14 +173,14 @@ defmodule ElixirScope.Agent.Drain do
 
             _ ->
               # It ran since: take what it added if it is waiting again, else hold back.
-              case steal(pid, st, now - since >= force_ms) do
+              case steal(pid, slot, st, now - since >= force_ms) do
                 {:busy, st} -> {evs, min(bound, Map.get(st.shipped_upto, pid, v) + 1), st}
                 {stolen, st} -> {stolen ++ evs, bound, st}
               end
           end
 
         now - since >= stuck_ms ->
-          case steal(pid, st, now - since >= force_ms) do
+          case steal(pid, slot, st, now - since >= force_ms) do
             {:busy, st} -> {evs, min(bound, v), st}
             {stolen, st} -> {stolen ++ evs, bound, st}
           end
@@ -200,8 +200,32 @@ defmodule ElixirScope.Agent.Drain do
 
   # Reads a process's unflushed buffer. Only while it waits in `receive` (then it cannot be
   # half-way through recording an event), unless `force` (the final drain).
-  defp steal(pid, st, force) do
+  defp steal(pid, slot, st, force) do
     case Process.info(pid, [:status, :reductions, :dictionary]) do
+      [status: _, reductions: _, dictionary: dict] = info when is_list(dict) ->
+        if Runtime.slot_in(dict) == slot,
+          do: steal_buffer(pid, info, st, force),
+          else: {[], free_stale_slot(slot, st)}
+
+      nil ->
+        {[], st}
+    end
+  end
+
+  # The process erased its dictionary (`:erlang.erase/0`): its old slot bounds nothing now.
+  defp free_stale_slot(slot, st) do
+    case Store.atomics() do
+      nil -> :ok
+      ref -> :atomics.put(ref, Store.index(:slot_base) + slot, 0)
+    end
+
+    :ets.delete(Store.slots_table(), slot)
+    :ets.insert(Store.free_table(), {slot})
+    st
+  end
+
+  defp steal_buffer(pid, info, st, force) do
+    case info do
       [status: status, reductions: r, dictionary: dict] when status == :waiting or force ->
         upto = Map.get(st.shipped_upto, pid)
 
@@ -215,9 +239,6 @@ defmodule ElixirScope.Agent.Drain do
           end
 
         {evs, %{st | shipped_upto: shipped, stolen: Map.put(st.stolen, pid, r)}}
-
-      nil ->
-        {[], st}
 
       _ ->
         {:busy, st}

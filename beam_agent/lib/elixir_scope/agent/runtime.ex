@@ -61,6 +61,14 @@ defmodule ElixirScope.Agent.Runtime do
     end
   end
 
+  @doc "The ordering slot recorded in a process dictionary (from `Process.info/2`), or nil."
+  def slot_in(dictionary) do
+    case List.keyfind(dictionary, @slot, 0) do
+      {_, slot} -> slot
+      _ -> nil
+    end
+  end
+
   @doc "Buffered events in a process dictionary as returned by `Process.info(pid, :dictionary)`."
   def buffered(dictionary) do
     case List.keyfind(dictionary, @state, 0) do
