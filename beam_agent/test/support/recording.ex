@@ -52,7 +52,9 @@ defmodule ElixirScope.Agent.Recording do
     ctx = Events.context(rec.base, rec.t0, values)
 
     {rows, _} =
-      Enum.flat_map_reduce(events, ctx, fn {_seq, pid, ev}, ctx -> Events.to_rows(ev, pid, ctx) end)
+      Enum.flat_map_reduce(events, ctx, fn {_seq, pid, ev}, ctx ->
+        Events.to_rows(ev, pid, ctx)
+      end)
 
     names = Enum.map(Events.schema(), fn {name, _} -> String.to_atom(name) end)
     Enum.map(rows, fn row -> Map.new(Enum.zip(names, Tuple.to_list(row))) end)

@@ -79,13 +79,18 @@ defmodule ElixirScope.Agent.Arrow do
         data = column_buffers(type, rows, i)
         # Validity: an empty buffer at the current offset (no nulls).
         {bufs, body, offset} =
-          Enum.reduce(data, {[<<offset::little-64, 0::little-64>>], body, offset}, fn bytes, {bufs, body, offset} ->
+          Enum.reduce(data, {[<<offset::little-64, 0::little-64>>], body, offset}, fn bytes,
+                                                                                      {bufs, body,
+                                                                                       offset} ->
             len = byte_size(bytes)
             padded = pad8(len)
-            {[<<offset::little-64, len::little-64>> | bufs], [body, bytes, zeros(padded - len)], offset + padded}
+
+            {[<<offset::little-64, len::little-64>> | bufs], [body, bytes, zeros(padded - len)],
+             offset + padded}
           end)
 
-        {[<<length::little-64, 0::little-64>> | nodes], [Enum.reverse(bufs) | buffers], body, offset}
+        {[<<length::little-64, 0::little-64>> | nodes], [Enum.reverse(bufs) | buffers], body,
+         offset}
       end)
 
     nodes = nodes |> Enum.reverse() |> IO.iodata_to_binary()
@@ -94,7 +99,10 @@ defmodule ElixirScope.Agent.Arrow do
     b = FB.new()
     {b, buffers_ref} = FB.struct_vector(b, buffers, div(byte_size(buffers), 16), 8)
     {b, nodes_ref} = FB.struct_vector(b, nodes, div(byte_size(nodes), 16), 8)
-    {b, batch} = FB.table(b, [{0, :i64, length}, {1, :offset, nodes_ref}, {2, :offset, buffers_ref}])
+
+    {b, batch} =
+      FB.table(b, [{0, :i64, length}, {1, :offset, nodes_ref}, {2, :offset, buffers_ref}])
+
     message(b, @header_record_batch, batch, body)
   end
 
@@ -124,9 +132,14 @@ defmodule ElixirScope.Agent.Arrow do
   defp type_id(_int), do: @type_int
 
   # One pass over the rows per column, straight into binaries.
-  defp column_buffers(:int64, rows, i), do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-64>>)]
-  defp column_buffers(:int32, rows, i), do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-32>>)]
-  defp column_buffers(:int8, rows, i), do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-8>>)]
+  defp column_buffers(:int64, rows, i),
+    do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-64>>)]
+
+  defp column_buffers(:int32, rows, i),
+    do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-32>>)]
+
+  defp column_buffers(:int8, rows, i),
+    do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-8>>)]
 
   defp column_buffers(:utf8, rows, i) do
     strings = for r <- rows, do: :erlang.element(i, r)

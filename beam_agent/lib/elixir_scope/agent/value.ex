@@ -31,7 +31,8 @@ defmodule ElixirScope.Agent.Value do
     if byte_size(text) <= chars, do: text, else: format_general(term, opts)
   end
 
-  def format(term, %{max_chars: chars} = opts) when is_binary(term) and byte_size(term) <= chars do
+  def format(term, %{max_chars: chars} = opts)
+      when is_binary(term) and byte_size(term) <= chars do
     text = if String.printable?(term), do: inspect(term), else: nil
 
     if text != nil and byte_size(text) <= chars,
