@@ -589,7 +589,10 @@ export class RecordingModel {
 /** Rows ingested between two looks at the clock. */
 const LOAD_STEP_ROWS = 8192;
 
-/** Smallest and largest `ts` of a table, read in place. */
+/**
+ * Smallest and largest `ts` of a table, from the first and last event of each batch (ts
+ * grows with seq, up to scheduler skew, which `tsMin`/`tsMax` correct as events are read).
+ */
 function timeRange(table: Table): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
@@ -597,11 +600,8 @@ function timeRange(table: Table): [number, number] {
     const data = batch.getChild("ts")?.data[0];
     if (!data || batch.numRows === 0) continue;
     const ts = new IntColumn(data, "ts");
-    for (let j = 0; j < batch.numRows; j++) {
-      const t = ts.at(j);
-      if (t < lo) lo = t;
-      if (t > hi) hi = t;
-    }
+    lo = Math.min(lo, ts.at(0), ts.at(batch.numRows - 1));
+    hi = Math.max(hi, ts.at(0), ts.at(batch.numRows - 1));
   }
   return [lo, hi];
 }

@@ -33,6 +33,9 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
   const modelRef = useRef<RecordingModel | undefined>(undefined);
   const viewRef = useRef<TimelineView | null>(null);
   const pendingCursor = useRef<number | undefined>(undefined);
+  /** Models whose first frame was drawn, and whose slice-by-slice loading has started. */
+  const firstFrames = useRef(new WeakSet<RecordingModel>());
+  const loadingStarted = useRef(new WeakSet<RecordingModel>());
 
   const setState = useCallback((state: ViewState) => {
     root.dataset.state = state;
@@ -49,6 +52,8 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
   /** Ingests what the model has queued, a slice per task, so the view draws in between. */
   const keepLoading = useCallback(
     (m: RecordingModel) => {
+      if (loadingStarted.current.has(m)) return;
+      loadingStarted.current.add(m);
       const step = () => {
         if (modelRef.current !== m) return; // another recording replaced it
         try {
@@ -81,7 +86,9 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
         setLoadingBytes(0);
         const header = m.header;
         setTitle(messageTitle || (header ? `${header.app}: ${header.command}` : root.dataset.title ?? "Recording"));
-        if (m.loading) keepLoading(m);
+        // The rest follows the first frame (see `drawn`), or a moment later if nothing can be
+        // drawn now (a hidden panel has no size).
+        setTimeout(() => m.loading && keepLoading(m), 100);
       } catch (e) {
         fail((e as Error).message);
       }
@@ -184,14 +191,18 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
   const drawn = useCallback(
     (m: RecordingModel) => {
       if (m !== modelRef.current) return;
-      if (performance.getEntriesByName("elixirscope:first-frame").length === 0) performance.mark("elixirscope:first-frame");
+      if (!firstFrames.current.has(m)) {
+        firstFrames.current.add(m);
+        performance.mark("elixirscope:first-frame");
+        if (m.loading) keepLoading(m);
+      }
       // "drawn" means all of it: the headless renderer and tests wait for this.
       if (!m.loading && root.dataset.state !== "drawn") {
         performance.mark("elixirscope:drawn");
         setState("drawn");
       }
     },
-    [root, setState],
+    [root, setState, keepLoading],
   );
 
   useEffect(() => installTestHooks({ root, model: () => modelRef.current, view: () => viewRef.current, selected: () => selected }), [root, selected]);

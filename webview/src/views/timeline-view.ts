@@ -105,6 +105,8 @@ export class TimelineView {
   private readonly resolver = new ColorResolver();
   private pixelCache: { theme: Theme; colors: PixelColors } | undefined;
   private overviewImage: HTMLCanvasElement | undefined;
+  /** Events per overview pixel column, and how many events are counted in. */
+  private density: { model: RecordingModel; key: string; bins: Float32Array; counted: number } | undefined;
   private readonly ctx: CanvasRenderingContext2D;
   private readonly cleanup: (() => void)[] = [];
 
@@ -823,12 +825,18 @@ export class TimelineView {
     const key = `${m.version}:${m.count}:${this.width}:${this.dpr}`;
     if (this.overviewImage && key === this.overviewKey) return this.overviewImage;
     const w = this.width;
-    const bins = new Float32Array(Math.max(1, w));
-    const full = this.extent().full;
+    const { lo, full } = this.extent();
+    // While a recording loads, its span is known and only new events need counting.
+    const binsKey = `${w}:${lo}:${full}`;
+    let d = this.density;
+    if (!d || d.model !== m || d.key !== binsKey || d.counted > m.count) {
+      d = this.density = { model: m, key: binsKey, bins: new Float32Array(Math.max(1, w)), counted: 0 };
+    }
+    const bins = d.bins;
     const f = (bins.length - 1) / full;
     const ts = m.ts;
-    const lo = this.extent().lo;
-    for (let i = 0; i < m.count; i++) bins[((ts[i] - lo) * f) | 0]++;
+    for (let i = d.counted; i < m.count; i++) bins[Math.min(bins.length - 1, Math.max(0, ((ts[i] - lo) * f) | 0))]++;
+    d.counted = m.count;
     let max = 0;
     for (let i = 0; i < bins.length; i++) if (bins[i] > max) max = bins[i];
 
