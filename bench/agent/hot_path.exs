@@ -27,23 +27,23 @@ defmodule Bench do
   end
 
   @doc """
-  Runs `a` and `b` back to back, `@reps` times (after a warm-up), the store emptied before
-  each run; returns the medians of a's times, b's times and of the per-pair differences (ns).
-  Pairing keeps a burst of load from other processes on the machine out of the difference.
+  Runs the functions back to back, `@reps` times (after a warm-up), the store emptied before
+  each run; returns the median time of each (ns) and the median of each one's per-round
+  difference to the first. Running them in rounds keeps a burst of load from other processes
+  on the machine out of the differences.
   """
+  def rounds(funs) do
+    Enum.each(funs, & &1.())
+    rounds = for _ <- 1..@reps, do: Enum.map(funs, &time/1)
+    at = fn i -> Enum.map(rounds, &Enum.at(&1, i)) end
+    medians = for i <- 0..(length(funs) - 1), do: median(at.(i))
+    diffs = for i <- 0..(length(funs) - 1), do: median(Enum.zip_with(at.(i), at.(0), &(&1 - &2)))
+    {medians, diffs}
+  end
+
   def paired(a, b) do
-    a.()
-    b.()
-
-    pairs =
-      for _ <- 1..@reps do
-        ta = time(a)
-        tb = time(b)
-        {ta, tb}
-      end
-
-    {median(Enum.map(pairs, &elem(&1, 0))), median(Enum.map(pairs, &elem(&1, 1))),
-     median(Enum.map(pairs, fn {ta, tb} -> tb - ta end))}
+    {[ta, tb], [_, diff]} = rounds([a, b])
+    {ta, tb, diff}
   end
 
   defp time(fun) do
@@ -212,11 +212,12 @@ Bench.metric(
 )
 
 # 4. CPU-bound recursion: fib(22), calls+returns only and with bindings, ÷ plain.
-{fib_plain, fib_calls, _} =
-  Bench.paired(fn -> Bench.Plain.fib(22) end, fn -> Bench.Calls.fib(22) end)
-
-{fib_plain2, fib_full, _} =
-  Bench.paired(fn -> Bench.Plain.fib(22) end, fn -> Bench.Full.fib(22) end)
+{[fib_plain, fib_calls, fib_full], _} =
+  Bench.rounds([
+    fn -> Bench.Plain.fib(22) end,
+    fn -> Bench.Calls.fib(22) end,
+    fn -> Bench.Full.fib(22) end
+  ])
 
 IO.puts(
   :stderr,
@@ -234,7 +235,7 @@ Bench.metric(
 
 Bench.metric(
   "agent.slowdown_full_cpu",
-  fib_full / fib_plain2,
+  fib_full / fib_plain,
   "x",
   nil,
   "report",
