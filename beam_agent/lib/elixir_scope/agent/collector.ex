@@ -211,7 +211,9 @@ defmodule ElixirScope.Agent.Collector do
         close(sock, "expected PLAN from the recorder, got frame type #{type}")
 
       {:error, :closed} ->
-        {:error, "the recorder closed the connection (wrong ELIXIR_SCOPE_SECRET?)"}
+        {:error,
+         "the recorder closed the connection before sending a plan (wrong ELIXIR_SCOPE_SECRET, " <>
+           "or another node of this program is already being recorded)"}
 
       {:error, :timeout} ->
         close(sock, "no PLAN from the recorder within #{div(timeout, 1000)} s")

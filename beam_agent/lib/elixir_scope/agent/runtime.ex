@@ -19,8 +19,9 @@ defmodule ElixirScope.Agent.Runtime do
   # CALL event's `seq`.
   #
   # A buffer is written as one ETS object when it holds `@chunk` events, when the process
-  # returns from (or raises out of) its outermost instrumented call, and before a `receive` in
-  # instrumented code, so a finished, crashing or waiting process loses nothing. While a buffer
+  # returns from its outermost instrumented call, when an exception leaves an instrumented
+  # call, and before a `receive` in instrumented code, so a finished, crashing or waiting
+  # process loses nothing. While a buffer
   # is non-empty the process's slot holds a number smaller than the seq of every event in it:
   # the collector never ships an event before all smaller seqs are known, which keeps the
   # recording in capture order (see `ElixirScope.Agent.Drain`).
@@ -138,8 +139,8 @@ defmodule ElixirScope.Agent.Runtime do
   end
 
   @doc """
-  Leaving a clause by an exception: records EXCEPTION, pops the stack, flushes when this was
-  the outermost call, and re-raises exactly what was caught.
+  Leaving a clause by an exception: records EXCEPTION, pops the stack, writes the buffer out
+  and re-raises exactly what was caught.
   """
   def exception(site, cid, class, reason, stacktrace) do
     try do
@@ -150,14 +151,10 @@ defmodule ElixirScope.Agent.Runtime do
       # The banner is formatted by the collector; it only needs the innermost frame.
       {v, w} = bound({class, reason, Enum.take(stacktrace, 1)})
       evs = [{@exception, seq, ts, site, cid, parent(rest), v} | evs]
-      n = n + 1
-
-      if rest == [] or n >= @chunk do
-        write(evs, n, words + w)
-        :erlang.put(@state, {rest, 0, 0, []})
-      else
-        :erlang.put(@state, {rest, n, words + w, evs})
-      end
+      # Always written out: the process may be about to die of it, or be killed later while
+      # it waits; exceptions are rare enough for the ETS write not to matter.
+      write(evs, n + 1, words + w)
+      :erlang.put(@state, {rest, 0, 0, []})
     catch
       _, _ -> :ok
     end
