@@ -100,9 +100,10 @@ export class RecordingModel {
   callFlags = new Int8Array(0);
   callFirstBinding = new Int32Array(0);
   callLastBinding = new Int32Array(0);
-  /** Interned module/function/file ids of each call, -1 until first asked for. */
-  private callModule = new Int32Array(0);
-  private callFn = new Int32Array(0);
+  /** Interned module and function ids of each call (set as calls are read; bars are coloured by them). */
+  callModule = new Int32Array(0);
+  callFn = new Int32Array(0);
+  /** Interned file id of each call, -1 until first asked for. */
   private callFile = new Int32Array(0);
 
   readonly lanes: Lane[] = [];
@@ -482,7 +483,11 @@ export class RecordingModel {
       }
       lane.events++;
       if (kind === CALL) {
-        this.callOf[i] = this.addCall(i, lane, callIds.at(j), parent);
+        const c = (this.callOf[i] = this.addCall(i, lane, callIds.at(j), parent));
+        // Bars are coloured by module and function: intern them now, while loading, rather
+        // than on the first frames that show each call.
+        this.callModule[c] = chunk.module.internAt(j, this.modules);
+        this.callFn[c] = chunk.fn.internAt(j, this.functions);
         continue;
       }
       this.callOf[i] = call;

@@ -95,9 +95,7 @@ export class TimelineView {
   private drag: DragMode = { kind: "none" };
   private frame = 0;
   private overviewKey = "";
-  private readonly colors = new Map<number, number>();
-  /** Pixel colour per call, 0 until first drawn (opaque pixels are never 0). */
-  private callColors = new Uint32Array(0);
+  private shades: { theme: Theme; pixels: Uint32Array } | undefined;
   /** Label texts and their widths by (module, function, arity). */
   private readonly labels = new Map<number, { full: string; short: string; fullW: number; shortW: number }>();
   private readonly batch = new PaintBatch();
@@ -146,8 +144,6 @@ export class TimelineView {
     this.hovered = -1;
     this.scrollY = 0;
     this.overviewKey = "";
-    this.colors.clear();
-    this.callColors = new Uint32Array(0);
     this.shownVersion = model?.version ?? -1;
     this.relayout();
     this.activityFitPending = model?.loading ?? false;
@@ -172,8 +168,6 @@ export class TimelineView {
 
   setTheme(theme: Theme): void {
     this.theme = theme;
-    this.colors.clear();
-    this.callColors = new Uint32Array(0);
     this.labels.clear();
     this.batch.reset();
     this.overviewKey = "";
@@ -907,30 +901,25 @@ export class TimelineView {
 
   /** Pixel value of a call's bar: its module's hue, a little lighter or darker per function. */
   private colorOf(call: number): number {
-    if (call < this.callColors.length && this.callColors[call] !== 0) return this.callColors[call];
     const m = this.model!;
-    if (this.callColors.length < m.callCount) {
-      const bigger = new Uint32Array(Math.max(m.callCount, this.callColors.length * 2));
-      bigger.set(this.callColors);
-      this.callColors = bigger;
-    }
-    return (this.callColors[call] = this.moduleFunctionColor(call));
+    const shades = this.barShades();
+    return shades[(m.callModule[call] % this.theme.palette.length) * 5 + ((m.callFn[call] * 7) % 5)];
   }
 
-  private moduleFunctionColor(call: number): number {
-    const m = this.model!;
-    const row = m.callRow[call];
-    const mod = m.moduleId(row);
-    const fn = m.functionId(row);
-    const key = mod * 1_048_576 + fn;
-    let color = this.colors.get(key);
-    if (color === undefined) {
-      const palette = this.theme.palette;
-      const [r, g, b] = shade(palette[mod % palette.length], (((fn * 7) % 5) - 2) * 0.07);
-      color = pack(r, g, b);
-      this.colors.set(key, color);
-    }
-    return color;
+  /** Five shades of each palette colour, as pixel values, for the current theme. */
+  private barShades(): Uint32Array {
+    if (this.shades?.theme === this.theme) return this.shades.pixels;
+    const palette = this.theme.palette;
+    const pixels = new Uint32Array(palette.length * 5);
+    palette.forEach((hex, i) => {
+      for (let k = 0; k < 5; k++) {
+        const [r, g, b] = shade(hex, (k - 2) * 0.07);
+        pixels[i * 5 + k] = pack(r, g, b);
+      }
+    });
+    this.shades = { theme: this.theme, pixels };
+    return pixels;
   }
+
 
 }
