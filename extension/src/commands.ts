@@ -14,6 +14,8 @@ export const COMMANDS = {
   "elixirScope.showTimeline": (d: Deps) => d.panel.show(),
   "elixirScope.saveRecording": (d: Deps, uri?: vscode.Uri) => d.controller.save(uri),
   "elixirScope.openRecording": (d: Deps, uri?: vscode.Uri) => d.controller.open(uri),
+  "elixirScope.stepForward": (d: Deps) => d.controller.step(1),
+  "elixirScope.stepBack": (d: Deps) => d.controller.step(-1),
 } satisfies Record<string, (d: Deps, uri?: vscode.Uri) => unknown>;
 
 export function registerCommands(context: vscode.ExtensionContext, deps: Deps): void {

@@ -9,6 +9,7 @@ import { registerCommands } from "./commands";
 import { RunDecorations } from "./decorations";
 import { VariableHistoryHover } from "./hover";
 import { TimelinePanel } from "./timeline-panel";
+import { CursorDecorations } from "./cursor-decorations";
 
 export async function activate(context: vscode.ExtensionContext): Promise<ExtensionApi> {
   const output = vscode.window.createOutputChannel("ElixirScope");
@@ -17,14 +18,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const controller = new RecordingController(context, client, output);
   const decorations = new RunDecorations(controller);
   const panel = new TimelinePanel(context, controller);
+  const cursor = new CursorDecorations(controller);
   context.subscriptions.push(
     controller,
     decorations,
+    cursor,
     panel,
     vscode.languages.registerHoverProvider({ language: "elixir" }, new VariableHistoryHover(controller, client)),
   );
   registerCommands(context, { controller, panel });
-  return { controller, decorations };
+  return { controller, decorations, cursor };
 }
 
 export function deactivate(): void {
@@ -36,4 +39,6 @@ export interface ExtensionApi {
   controller: RecordingController;
   /** Which lines are decorated in which editors (`RunDecorations.applied`). */
   decorations: RunDecorations;
+  /** Current-line highlight and inline values at the scrub cursor. */
+  cursor: CursorDecorations;
 }

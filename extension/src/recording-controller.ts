@@ -8,7 +8,7 @@ import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanR
 import type { RecordingHeader } from "../../protocol/src/events";
 import { RecorderError, RecordingSession } from "./recorder/session";
 import { decodeRecording, encodeRecording } from "./recorder/recording-file";
-import { RecordingIndex } from "./recorder/recording-index";
+import { RecordingIndex, type CursorEvent } from "./recorder/recording-index";
 
 export interface Recording {
   /** Arrow IPC file bytes (the same format a saved recording has). */
@@ -19,12 +19,21 @@ export interface Recording {
   folder: vscode.WorkspaceFolder | undefined;
 }
 
+export interface CursorMove {
+  at: CursorEvent | undefined;
+  source: "host" | "webview";
+}
+
 export class RecordingController implements vscode.Disposable {
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   private readonly changed = new vscode.EventEmitter<Recording>();
   /** Fires when a recording finished (or was opened). */
   readonly onDidChangeRecording = this.changed.event;
+  private readonly cursorMoved = new vscode.EventEmitter<CursorMove>();
+  /** Fires when the shared scrub cursor moves (from the timeline or a step command). */
+  readonly onDidMoveCursor = this.cursorMoved.event;
   current?: Recording;
+  cursor?: CursorEvent;
   private session?: RecordingSession;
 
   constructor(
@@ -104,6 +113,39 @@ export class RecordingController implements vscode.Disposable {
     }
   }
 
+  /**
+   * Moves the shared cursor to the event with this seq (or the one before it). `source` says
+   * who moved it, so that view does not get its own move echoed back while the user drags.
+   */
+  moveCursor(seq: number, source: CursorMove["source"] = "host"): CursorEvent | undefined {
+    this.cursor = this.current?.index.eventAt(seq);
+    this.cursorMoved.fire({ at: this.cursor, source });
+    return this.cursor;
+  }
+
+  /** Steps the cursor to the next/previous event of the same process. */
+  step(dir: 1 | -1): CursorEvent | undefined {
+    const index = this.current?.index;
+    if (!index) {
+      void vscode.window.showInformationMessage("Record a session or open a recording first.");
+      return undefined;
+    }
+    const from = this.cursor ?? index.eventAt(0);
+    const next = from && (this.cursor ? index.step(from, dir) : from);
+    if (!next) return this.cursor;
+    this.cursor = next;
+    this.cursorMoved.fire({ at: next, source: "host" });
+    void this.revealCursor(next);
+    return next;
+  }
+
+  private async revealCursor(at: CursorEvent): Promise<void> {
+    if (!at.file || at.line < 1) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(at.file));
+    const pos = new vscode.Position(at.line - 1, 0);
+    await vscode.window.showTextDocument(doc, { preserveFocus: true, selection: new vscode.Range(pos, pos), preview: true });
+  }
+
   stop(): void {
     if (!this.session) {
       void vscode.window.showInformationMessage("ElixirScope is not recording.");
@@ -116,6 +158,7 @@ export class RecordingController implements vscode.Disposable {
     this.session?.kill();
     this.status.dispose();
     this.changed.dispose();
+    this.cursorMoved.dispose();
   }
 
   private async record(
@@ -161,6 +204,7 @@ export class RecordingController implements vscode.Disposable {
 
   private finish(recording: Recording, what: string): void {
     this.current = recording;
+    this.cursor = undefined;
     this.status.text = `$(debug-stackframe) ElixirScope: ${recording.header.events} events · ${recording.header.dropped} dropped`;
     this.status.tooltip = `${what} Click to show the timeline.`;
     this.status.command = "elixirScope.showTimeline";

@@ -13,7 +13,14 @@ export class TimelinePanel implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly controller: RecordingController,
   ) {
-    this.subscriptions.push(controller.onDidChangeRecording((r) => (this.panel ? this.send(r) : this.show())));
+    this.subscriptions.push(
+      controller.onDidChangeRecording((r) => (this.panel ? this.send(r) : this.show())),
+      // The webview is the source of most cursor moves; it ignores an echo of its own position.
+      controller.onDidMoveCursor(({ at, source }) => {
+        if (source === "webview" || !at || !this.panel || !this.ready) return;
+        void this.panel.webview.postMessage({ t: "cursor", seq: at.seq } satisfies ToWebview);
+      }),
+    );
   }
 
   show(): void {
@@ -51,6 +58,7 @@ export class TimelinePanel implements vscode.Disposable {
         void this.reveal(msg.file, msg.line);
         break;
       case "cursor":
+        this.controller.moveCursor(msg.seq, "webview");
         break;
     }
   }
@@ -64,7 +72,11 @@ export class TimelinePanel implements vscode.Disposable {
   private async reveal(file: string, line: number): Promise<void> {
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
     const pos = new vscode.Position(Math.max(0, line - 1), 0);
-    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(pos, pos) });
+    // Open the source beside the timeline, never over it.
+    const panelColumn = this.panel?.viewColumn;
+    const other = vscode.window.visibleTextEditors.find((e) => e.viewColumn !== undefined && e.viewColumn !== panelColumn)?.viewColumn;
+    const viewColumn = other ?? (panelColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One);
+    await vscode.window.showTextDocument(doc, { viewColumn, selection: new vscode.Range(pos, pos) });
   }
 
   dispose(): void {

@@ -6,6 +6,8 @@ import type { RecordBatch, Table } from "apache-arrow";
 import { EventKind } from "../../../protocol/src/events";
 
 export interface BindingRecord {
+  /** The variable's source name. */
+  name: string;
   seq: number;
   ts: number;
   pid: string;
@@ -14,6 +16,19 @@ export interface BindingRecord {
   arity: number;
   line: number;
   value: string;
+  callId: number;
+}
+
+/** One event, as the editor needs it when the scrub cursor lands on it. */
+export interface CursorEvent {
+  seq: number;
+  kind: number;
+  pid: string;
+  module: string;
+  function: string;
+  arity: number;
+  file: string;
+  line: number;
   callId: number;
 }
 
@@ -31,6 +46,11 @@ export class RecordingIndex {
   readonly callsByLine = new Map<string, Map<number, number>>();
   /** file → variable name → bindings in capture order. */
   private readonly bindings = new Map<string, Map<string, BindingRecord[]>>();
+  /** call_id → the bindings made in that call. */
+  private readonly bindingsByCall = new Map<number, BindingRecord[]>();
+  /** Batches in capture order with their first seq, to find an event by seq. */
+  private readonly batches: RecordBatch[] = [];
+  private readonly firstSeq: number[] = [];
   events = 0;
 
   static fromTable(table: Table): RecordingIndex {
@@ -61,7 +81,8 @@ export class RecordingIndex {
         const byName = this.bindings.get(f) ?? this.bindings.set(f, new Map()).get(f)!;
         const n = name.get(i) as string;
         const list = byName.get(n) ?? byName.set(n, []).get(n)!;
-        list.push({
+        const record: BindingRecord = {
+          name: n,
           seq: Number(seq.get(i)),
           ts: Number(ts.get(i)),
           pid: pid.get(i) as string,
@@ -71,10 +92,69 @@ export class RecordingIndex {
           line: line.get(i) as number,
           value: value.get(i) as string,
           callId: Number(callId.get(i)),
-        });
+        };
+        list.push(record);
+        const inCall = this.bindingsByCall.get(record.callId) ?? this.bindingsByCall.set(record.callId, []).get(record.callId)!;
+        inCall.push(record);
       }
     }
+    if (batch.numRows > 0) {
+      this.batches.push(batch);
+      this.firstSeq.push(Number(seq.get(0)));
+    }
     this.events += batch.numRows;
+  }
+
+  /** The event with this seq, or the last one before it (seqs have gaps). */
+  eventAt(seq: number): CursorEvent | undefined {
+    const b = upperBound(this.firstSeq, seq) - 1;
+    if (b < 0) return undefined;
+    const batch = this.batches[b];
+    const seqs = batch.getChild("seq")!;
+    let lo = 0;
+    let hi = batch.numRows - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (Number(seqs.get(mid)) <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    const get = (name: string) => batch.getChild(name)!.get(lo);
+    return {
+      seq: Number(get("seq")),
+      kind: get("kind") as number,
+      pid: get("pid") as string,
+      module: get("module") as string,
+      function: get("function") as string,
+      arity: get("arity") as number,
+      file: get("file") as string,
+      line: get("line") as number,
+      callId: Number(get("call_id")),
+    };
+  }
+
+  /**
+   * The next (dir 1) or previous (dir -1) call, return or exception of the same process after
+   * `from`; undefined at either end. A linear scan from the cursor's batch: fine for stepping.
+   */
+  step(from: CursorEvent, dir: 1 | -1): CursorEvent | undefined {
+    let b = upperBound(this.firstSeq, from.seq) - 1;
+    for (; b >= 0 && b < this.batches.length; b += dir) {
+      const batch = this.batches[b];
+      const [seqs, pids, kinds] = [batch.getChild("seq")!, batch.getChild("pid")!, batch.getChild("kind")!];
+      const start = dir === 1 ? 0 : batch.numRows - 1;
+      for (let i = start; i >= 0 && i < batch.numRows; i += dir) {
+        const seq = Number(seqs.get(i));
+        if (dir === 1 ? seq <= from.seq : seq >= from.seq) continue;
+        if (pids.get(i) !== from.pid || (kinds.get(i) as number) > EventKind.Exception) continue;
+        return this.eventAt(seq);
+      }
+    }
+    return undefined;
+  }
+
+  /** Variables bound in one call, in capture order. */
+  bindingsOfCall(callId: number): readonly BindingRecord[] {
+    return this.bindingsByCall.get(callId) ?? [];
   }
 
   /** Every value `name` took in `file` (newest first), narrowed by the query. */
@@ -94,4 +174,16 @@ export class RecordingIndex {
   files(): string[] {
     return [...new Set([...this.callsByLine.keys(), ...this.bindings.keys()])];
   }
+}
+
+/** First index whose value is > x in an ascending array. */
+function upperBound(xs: number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
