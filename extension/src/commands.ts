@@ -12,14 +12,19 @@ export const COMMANDS = {
   "elixirScope.recordSession": (d: Deps) => d.controller.recordSession(),
   "elixirScope.stopRecording": (d: Deps) => d.controller.stop(),
   "elixirScope.showTimeline": (d: Deps) => d.panel.show(),
-  "elixirScope.saveRecording": (d: Deps, uri?: vscode.Uri) => d.controller.save(uri),
-  "elixirScope.openRecording": (d: Deps, uri?: vscode.Uri) => d.controller.open(uri),
+  "elixirScope.saveRecording": (d: Deps, uri?: unknown) => d.controller.save(uri instanceof vscode.Uri ? uri : undefined),
+  "elixirScope.openRecording": (d: Deps, uri?: unknown) => d.controller.open(uri instanceof vscode.Uri ? uri : undefined),
   "elixirScope.stepForward": (d: Deps) => d.controller.step(1),
   "elixirScope.stepBack": (d: Deps) => d.controller.step(-1),
-} satisfies Record<string, (d: Deps, uri?: vscode.Uri) => unknown>;
+  /** From code lenses: show the timeline with the cursor on an event. */
+  "elixirScope.showEvent": (d: Deps, seq?: unknown) => {
+    d.panel.show();
+    return typeof seq === "number" ? d.controller.moveCursor(seq) : undefined;
+  },
+} satisfies Record<string, (d: Deps, arg?: unknown) => unknown>;
 
 export function registerCommands(context: vscode.ExtensionContext, deps: Deps): void {
   for (const [id, run] of Object.entries(COMMANDS)) {
-    context.subscriptions.push(vscode.commands.registerCommand(id, (uri?: vscode.Uri) => run(deps, uri instanceof vscode.Uri ? uri : undefined)));
+    context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => run(deps, arg)));
   }
 }

@@ -10,6 +10,7 @@ import { RunDecorations } from "./decorations";
 import { VariableHistoryHover } from "./hover";
 import { TimelinePanel } from "./timeline-panel";
 import { CursorDecorations } from "./cursor-decorations";
+import { RecordedFunctionLenses } from "./code-lens";
 
 export async function activate(context: vscode.ExtensionContext): Promise<ExtensionApi> {
   const output = vscode.window.createOutputChannel("ElixirScope");
@@ -19,11 +20,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
   const decorations = new RunDecorations(controller);
   const panel = new TimelinePanel(context, controller);
   const cursor = new CursorDecorations(controller);
+  const lenses = new RecordedFunctionLenses(controller);
   context.subscriptions.push(
     controller,
     decorations,
     cursor,
     panel,
+    lenses,
+    vscode.languages.registerCodeLensProvider({ language: "elixir" }, lenses),
     vscode.languages.registerHoverProvider({ language: "elixir" }, new VariableHistoryHover(controller, client)),
   );
   registerCommands(context, { controller, panel });

@@ -3,6 +3,7 @@ import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_ENCLOSING_FUNCTION, type EnclosingFunction, type GetEnclosingFunctionParams } from "../../protocol/src/lsp";
 import type { BindingRecord } from "./recorder/recording-index";
+import { formatDuration } from "./format";
 import type { RecordingController } from "./recording-controller";
 
 const SHOWN = 12;
@@ -35,15 +36,8 @@ function render(name: string, history: BindingRecord[]): vscode.MarkdownString {
   md.appendMarkdown(`**${name}** — ${history.length} value${history.length === 1 ? "" : "s"} recorded (newest first)\n\n`);
   for (const b of history.slice(0, SHOWN)) {
     md.appendCodeblock(`${name} = ${b.value}`, "elixir");
-    md.appendText(`${formatTime(b.ts)} · ${b.pid} · ${b.module}.${b.function}/${b.arity} · line ${b.line}\n`);
+    md.appendText(`${formatDuration(b.ts)} · ${b.pid} · ${b.module}.${b.function}/${b.arity} · line ${b.line}\n`);
   }
   if (history.length > SHOWN) md.appendText(`… and ${history.length - SHOWN} older values`);
   return md;
-}
-
-function formatTime(ns: number): string {
-  if (ns < 1e3) return `${ns} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(2)} ms`;
-  return `${(ns / 1e9).toFixed(3)} s`;
 }

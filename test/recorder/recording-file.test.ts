@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeRecording, decodeRecording } from "../../extension/src/recorder/recording-file";
-import { RecordingIndex } from "../../extension/src/recorder/recording-index";
+import { RecordingIndex, percentile } from "../../extension/src/recorder/recording-index";
 import { RingBuffer } from "../../extension/src/recorder/ring-buffer";
 import { FrameDecoder, encodeFrame } from "../../extension/src/recorder/frames";
 import { FrameType } from "../../protocol/src/wire";
@@ -60,4 +60,43 @@ test("frames split anywhere are reassembled; bad lengths are errors", () => {
   }
   assert.throws(() => new FrameDecoder(10).push(Buffer.from([0, 0, 0, 11, 1])), /outside 1\.\.10/);
   assert.throws(() => new FrameDecoder().push(Buffer.from([0, 0, 0, 0])), /outside/);
+});
+
+test("the index finds events by seq (or the one before a gap) and steps within a process", () => {
+  const other = sampleEvents().map((e) => ({ ...e, pid: "#PID<0.200.0>", seq: e.seq * 10 + 5, call_id: 9 }));
+  const mine = sampleEvents().map((e) => ({ ...e, seq: e.seq * 10 }));
+  const events = [...mine, ...other].sort((a, b) => a.seq - b.seq);
+  const index = RecordingIndex.fromTable(eventsTable(events));
+  assert.equal(index.eventAt(20)!.kind, 4);
+  assert.equal(index.eventAt(24)!.seq, 20, "a gap resolves to the event before it");
+  assert.equal(index.eventAt(5), undefined);
+  const first = index.eventAt(10)!;
+  const next = index.step(first, 1)!;
+  assert.equal(next.seq, 30, "skips the binding and the other process");
+  assert.equal(index.step(next, 1), undefined);
+  assert.equal(index.step(next, -1)!.seq, 10);
+  assert.deepEqual(index.bindingsOfCall(1).map((b) => `${b.name}=${b.value}`), ["n=2"]);
+});
+
+test("function statistics: calls, durations from call to return, raised, slowest call", () => {
+  const file = "/app/lib/sample/math.ex";
+  const base = { pid: "#PID<0.1.0>", module: "Sample.Math", function: "divide", arity: 2, parent_id: 0, file, name: "", value: "" };
+  const index = RecordingIndex.fromTable(
+    eventsTable([
+      { ...base, seq: 1, ts: 1000, kind: 1, call_id: 1, line: 20 },
+      { ...base, seq: 2, ts: 1500, kind: 2, call_id: 1, line: 20 },
+      { ...base, seq: 3, ts: 2000, kind: 1, call_id: 3, line: 19 },
+      { ...base, seq: 4, ts: 9000, kind: 3, call_id: 3, line: 19 },
+      { ...base, seq: 5, ts: 9500, kind: 1, call_id: 5, line: 20 },
+    ]),
+  );
+  const [stats] = index.functionStats(file);
+  assert.equal(stats.calls, 3);
+  assert.equal(stats.raised, 1);
+  assert.equal(stats.line, 19, "the first clause line");
+  assert.deepEqual(stats.durations, [500, 7000], "the call still running has no duration");
+  assert.equal(stats.slowestSeq, 3);
+  assert.equal(percentile(stats.durations, 50), 500);
+  assert.equal(percentile(stats.durations, 99), 7000);
+  assert.ok(Number.isNaN(percentile([], 50)));
 });

@@ -32,6 +32,23 @@ export interface CursorEvent {
   callId: number;
 }
 
+/** Calls of one function in a recording, for code lenses. */
+export interface FunctionStats {
+  module: string;
+  function: string;
+  arity: number;
+  file: string;
+  /** Smallest clause line that ran (1-based). */
+  line: number;
+  calls: number;
+  raised: number;
+  /** Durations in ns of the calls that ended (returned or raised). */
+  durations: number[];
+  /** seq of the slowest call's CALL event. */
+  slowestSeq: number;
+  slowestNs: number;
+}
+
 export interface HistoryQuery {
   /** Only bindings on this 1-based line. */
   line?: number;
@@ -51,6 +68,10 @@ export class RecordingIndex {
   /** Batches in capture order with their first seq, to find an event by seq. */
   private readonly batches: RecordBatch[] = [];
   private readonly firstSeq: number[] = [];
+  /** file → "Module.fun/arity" → stats. */
+  private readonly functions = new Map<string, Map<string, FunctionStats>>();
+  /** Open calls: call_id → [CALL ts, CALL seq, stats]. */
+  private readonly open = new Map<number, [number, number, FunctionStats]>();
   events = 0;
 
   static fromTable(table: Table): RecordingIndex {
@@ -76,6 +97,23 @@ export class RecordingIndex {
         const lines = this.callsByLine.get(f) ?? this.callsByLine.set(f, new Map()).get(f)!;
         const l = line.get(i) as number;
         lines.set(l, (lines.get(l) ?? 0) + 1);
+        const stats = this.statsFor(f, mod.get(i) as string, fun.get(i) as string, arity.get(i) as number, l);
+        stats.calls++;
+        this.open.set(Number(callId.get(i)), [Number(ts.get(i)), Number(seq.get(i)), stats]);
+      } else if (k === EventKind.Return || k === EventKind.Exception) {
+        const id = Number(callId.get(i));
+        const started = this.open.get(id);
+        if (started) {
+          this.open.delete(id);
+          const [t0, callSeq, stats] = started;
+          const d = Number(ts.get(i)) - t0;
+          stats.durations.push(d);
+          if (k === EventKind.Exception) stats.raised++;
+          if (d > stats.slowestNs) {
+            stats.slowestNs = d;
+            stats.slowestSeq = callSeq;
+          }
+        }
       } else if (k === EventKind.Binding) {
         const f = file.get(i) as string;
         const byName = this.bindings.get(f) ?? this.bindings.set(f, new Map()).get(f)!;
@@ -103,6 +141,23 @@ export class RecordingIndex {
       this.firstSeq.push(Number(seq.get(0)));
     }
     this.events += batch.numRows;
+  }
+
+  private statsFor(file: string, module: string, fun: string, arity: number, line: number): FunctionStats {
+    const byKey = this.functions.get(file) ?? this.functions.set(file, new Map()).get(file)!;
+    const key = `${module}.${fun}/${arity}`;
+    let stats = byKey.get(key);
+    if (!stats) {
+      stats = { module, function: fun, arity, file, line, calls: 0, raised: 0, durations: [], slowestSeq: 0, slowestNs: -1 };
+      byKey.set(key, stats);
+    }
+    if (line > 0 && (stats.line <= 0 || line < stats.line)) stats.line = line;
+    return stats;
+  }
+
+  /** Recorded functions of a file, with their call statistics. */
+  functionStats(file: string): FunctionStats[] {
+    return [...(this.functions.get(file)?.values() ?? [])];
   }
 
   /** The event with this seq, or the last one before it (seqs have gaps). */
@@ -186,4 +241,12 @@ function upperBound(xs: number[], x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** The p-th percentile (0..100) of unsorted values, nearest-rank; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
 }

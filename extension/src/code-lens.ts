@@ -1,0 +1,41 @@
+/** Above each recorded function: "N calls · p50 t · p99 t · M raised"; click → its slowest call. */
+import * as vscode from "vscode";
+import { percentile } from "./recorder/recording-index";
+import { formatDuration } from "./format";
+import type { RecordingController } from "./recording-controller";
+
+export class RecordedFunctionLenses implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly controller: RecordingController) {
+    this.subscription = controller.onDidChangeRecording(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const index = this.controller.current?.index;
+    if (!index) return [];
+    return index
+      .functionStats(doc.uri.fsPath)
+      .filter((s) => s.line >= 1 && s.line <= doc.lineCount)
+      .map((s) => {
+        const parts = [`${s.calls} call${s.calls === 1 ? "" : "s"}`];
+        if (s.durations.length > 0) {
+          parts.push(`p50 ${formatDuration(percentile(s.durations, 50))}`, `p99 ${formatDuration(percentile(s.durations, 99))}`);
+        }
+        if (s.raised > 0) parts.push(`${s.raised} raised`);
+        return new vscode.CodeLens(doc.lineAt(s.line - 1).range, {
+          title: `ElixirScope: ${parts.join(" · ")}`,
+          tooltip: `Show the slowest recorded call of ${s.module}.${s.function}/${s.arity} in the timeline`,
+          command: "elixirScope.showEvent",
+          arguments: [s.slowestSeq],
+        });
+      });
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
