@@ -54,6 +54,23 @@ export const COLUMNS = [
 
 export type ColumnName = (typeof COLUMNS)[number]["name"];
 
+/** One event as a plain object (int64 columns as numbers), for tests, tools and small reads. */
+export interface EventRow {
+  seq: number;
+  ts: number;
+  kind: EventKind;
+  pid: string;
+  module: string;
+  function: string;
+  arity: number;
+  call_id: number;
+  parent_id: number;
+  file: string;
+  line: number;
+  name: string;
+  value: string;
+}
+
 /** Schema-level custom metadata key under which a saved recording stores `RecordingHeader`. */
 export const HEADER_METADATA_KEY = "elixir_scope";
 

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RecordBatch, Table } from "apache-arrow";
-import { COLUMNS } from "../../protocol/src/events";
+import { COLUMNS, type EventRow } from "../../protocol/src/events";
 
 export const repoRoot = join(__dirname, "../..");
 export const distDir = join(repoRoot, "dist");
@@ -19,21 +19,7 @@ export function freshSampleApp(): string {
   return app;
 }
 
-export interface Row {
-  seq: number;
-  ts: number;
-  kind: number;
-  pid: string;
-  module: string;
-  function: string;
-  arity: number;
-  call_id: number;
-  parent_id: number;
-  file: string;
-  line: number;
-  name: string;
-  value: string;
-}
+export type Row = EventRow;
 
 export function rows(source: Table | readonly RecordBatch[]): Row[] {
   const batches = "batches" in source ? source.batches : source;

@@ -18,23 +18,10 @@ import {
   type Data,
   type DataType,
 } from "apache-arrow";
-import { COLUMNS, EventKind, HEADER_METADATA_KEY, type RecordingHeader } from "../../protocol/src/events";
+import { COLUMNS, EventKind, HEADER_METADATA_KEY, type EventRow, type RecordingHeader } from "../../protocol/src/events";
 
-export interface EventRow {
-  seq: number;
-  ts: number;
-  kind: EventKind;
-  pid: string;
-  module: string;
-  function: string;
-  arity: number;
-  call_id: number;
-  parent_id: number;
-  file: string;
-  line: number;
-  name: string;
-  value: string;
-}
+export type { EventRow };
+
 
 const encoder = new TextEncoder();
 
