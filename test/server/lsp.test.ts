@@ -167,8 +167,8 @@ test("elixirScope/getEnclosingFunction: open documents, files on disk, and outsi
   const inOpen = await rpc.sendRequest<EnclosingFunction | null>(GET_ENCLOSING_FUNCTION, { uri: ledgerUri, line: 13 });
   assert.deepEqual(inOpen, { module: "Sample.Ledger", name: "open", arity: 2, startLine: 12, endLine: 14, params: ["ledger", "account"] });
   const onDisk = pathToFileURL(join(sampleApp, "lib/sample/pipeline.ex")).href;
-  const worker = await rpc.sendRequest<EnclosingFunction | null>(GET_ENCLOSING_FUNCTION, { uri: onDisk, line: 29 });
-  assert.deepEqual(worker, { module: "Sample.Pipeline", name: "worker", arity: 0, startLine: 26, endLine: 35, params: [] });
+  const worker = await rpc.sendRequest<EnclosingFunction | null>(GET_ENCLOSING_FUNCTION, { uri: onDisk, line: 33 });
+  assert.deepEqual(worker, { module: "Sample.Pipeline", name: "worker", arity: 0, startLine: 29, endLine: 38, params: [] });
   assert.equal(await rpc.sendRequest(GET_ENCLOSING_FUNCTION, { uri: ledgerUri, line: 0 }), null);
   assert.equal(await rpc.sendRequest(GET_ENCLOSING_FUNCTION, { uri: "file:///no/such/file.ex", line: 3 }), null);
 });

@@ -30,8 +30,8 @@ test("the sample app's plan: every lib module, whole, with why", async () => {
       module: "Sample.Pipeline",
       functions: null,
       reason:
-        "2 public functions, 2 private; recursive: worker/0; spawns processes: run/2; sends messages: run/2, worker/0; " +
-        "receives messages: worker/0, await_result/1; raises: await_result/1",
+        "2 public functions, 3 private; recursive: worker/0; spawns processes: run/2; sends messages: run/2, worker/0; " +
+        "receives messages: worker/0, await_result/1, await_down/1; raises: await_result/1",
     },
   ]);
   assert.deepEqual(plan.skipped, []);
