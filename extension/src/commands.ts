@@ -10,6 +10,8 @@ interface Deps {
 
 export const COMMANDS = {
   "elixirScope.recordSession": (d: Deps) => d.controller.recordSession(),
+  /** From the language server's test code lenses: (uri, line?) → `mix test path[:line]`. */
+  "elixirScope.recordTest": (d: Deps, uri?: unknown, line?: unknown) => d.controller.recordTest(uri, line),
   "elixirScope.stopRecording": (d: Deps) => d.controller.stop(),
   "elixirScope.showTimeline": (d: Deps) => d.panel.show(),
   "elixirScope.saveRecording": (d: Deps, uri?: unknown) => d.controller.save(uri instanceof vscode.Uri ? uri : undefined),
@@ -21,10 +23,10 @@ export const COMMANDS = {
     d.panel.show();
     return typeof seq === "number" ? d.controller.moveCursor(seq) : undefined;
   },
-} satisfies Record<string, (d: Deps, arg?: unknown) => unknown>;
+} satisfies Record<string, (d: Deps, ...args: unknown[]) => unknown>;
 
 export function registerCommands(context: vscode.ExtensionContext, deps: Deps): void {
   for (const [id, run] of Object.entries(COMMANDS)) {
-    context.subscriptions.push(vscode.commands.registerCommand(id, (arg?: unknown) => run(deps, arg)));
+    context.subscriptions.push(vscode.commands.registerCommand(id, (...args: unknown[]) => (run as (d: Deps, ...a: unknown[]) => unknown)(deps, ...args)));
   }
 }

@@ -46,14 +46,31 @@ export class RecordingController implements vscode.Disposable {
     this.status.show();
   }
 
-  async recordSession(): Promise<Recording | undefined> {
+  /** Records one test file, or the test or describe at `line` (1-based), of the file `uri`. */
+  async recordTest(uri: unknown, line: unknown): Promise<Recording | undefined> {
+    const file = typeof uri === "string" ? vscode.Uri.parse(uri) : uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    const folder = file && vscode.workspace.getWorkspaceFolder(file);
+    if (!file || !folder) {
+      void vscode.window.showErrorMessage("Record This Test needs a test file inside an open workspace folder.");
+      return undefined;
+    }
+    const relative = vscode.workspace.asRelativePath(file, false);
+    if (/\s/.test(relative)) {
+      void vscode.window.showErrorMessage(`Cannot record "${relative}": test paths with spaces are not supported yet.`);
+      return undefined;
+    }
+    const target = typeof line === "number" && line > 0 ? `${relative}:${line}` : relative;
+    return this.recordSession({ folder, command: `mix test ${target}` });
+  }
+
+  async recordSession(override?: { folder: vscode.WorkspaceFolder; command: string }): Promise<Recording | undefined> {
     if (this.session) {
       void vscode.window.showWarningMessage("ElixirScope is already recording; stop it first (ElixirScope: Stop Recording).");
       return undefined;
     }
-    const folder = await this.pickFolder();
+    const folder = override?.folder ?? (await this.pickFolder());
     if (!folder) return undefined;
-    const command = vscode.workspace.getConfiguration("elixirScope", folder).get<string>("command", "mix test");
+    const command = override?.command ?? vscode.workspace.getConfiguration("elixirScope", folder).get<string>("command", "mix test");
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `ElixirScope: recording "${command}"`, cancellable: true },

@@ -33,3 +33,9 @@ export interface EnclosingFunction {
   endLine: number;
   params: string[];
 }
+
+/**
+ * Command (declared by the extension) that the server's test code lenses run:
+ * arguments `(uri: string, line?: number)`; line is 1-based and selects one test or describe.
+ */
+export const RECORD_TEST_COMMAND = "elixirScope.recordTest";

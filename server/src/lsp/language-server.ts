@@ -26,6 +26,7 @@ import { createElixirParser, WasmNotFoundError, type Parser, type WasmOptions } 
 import { FileIndexCache, PlanError, planWorkspace, type WorkspacePlan } from "../analysis/plan";
 import { DocumentStore } from "./documents";
 import { documentSymbols } from "./symbols";
+import { testLenses } from "./test-lenses";
 
 export const SERVER_NAME = "elixir-scope-server";
 
@@ -51,6 +52,7 @@ export function startLanguageServer(connection: Connection, options: WasmOptions
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         documentSymbolProvider: { label: "ElixirScope" },
+        codeLensProvider: { resolveProvider: false },
       },
       serverInfo: { name: SERVER_NAME },
     };
@@ -65,6 +67,11 @@ export function startLanguageServer(connection: Connection, options: WasmOptions
   connection.onDocumentSymbol(({ textDocument }) => {
     const doc = ready().documents.get(textDocument.uri);
     return doc ? documentSymbols(doc.index) : null;
+  });
+
+  connection.onCodeLens(({ textDocument }) => {
+    const doc = ready().documents.get(textDocument.uri);
+    return doc ? testLenses(textDocument.uri, doc.index) : null;
   });
 
   connection.onRequest(GET_INSTRUMENTATION_PLAN, async (params: GetInstrumentationPlanParams): Promise<WorkspacePlan> => {
