@@ -32,6 +32,9 @@ export class RecordingController implements vscode.Disposable {
   private readonly cursorMoved = new vscode.EventEmitter<CursorMove>();
   /** Fires when the shared scrub cursor moves (from the timeline or a step command). */
   readonly onDidMoveCursor = this.cursorMoved.event;
+  private readonly liveEvents = new vscode.EventEmitter<{ title: string; payload: Uint8Array | undefined }>();
+  /** While recording: fires once with no payload when it starts, then with each EVENTS payload. */
+  readonly onDidReceiveLiveEvents = this.liveEvents.event;
   current?: Recording;
   cursor?: CursorEvent;
   private session?: RecordingSession;
@@ -176,6 +179,7 @@ export class RecordingController implements vscode.Disposable {
     this.status.dispose();
     this.changed.dispose();
     this.cursorMoved.dispose();
+    this.liveEvents.dispose();
   }
 
   private async record(
@@ -188,6 +192,7 @@ export class RecordingController implements vscode.Disposable {
     const plan = await this.client.sendRequest<PlanResult>(GET_INSTRUMENTATION_PLAN, params);
     this.output.appendLine(`Plan: ${plan.modules.map((m) => `${m.module} (${m.reason})`).join(", ")}`);
     const timeoutS = vscode.workspace.getConfiguration("elixirScope", folder).get<number>("connectTimeoutSeconds", 120);
+    const title = `${folder.name}: ${command} (recording…)`;
     const session = new RecordingSession({
       cwd: folder.uri.fsPath,
       command,
@@ -200,6 +205,8 @@ export class RecordingController implements vscode.Disposable {
         progress.report({ message: phase });
         this.status.text = phase === "recording" ? "$(record) ElixirScope: recording" : `$(sync~spin) ElixirScope: ${phase}`;
       },
+      onEvents: (payload) => this.liveEvents.fire({ title, payload }),
+      onReady: () => this.liveEvents.fire({ title, payload: undefined }),
       onBatch: () => {
         this.status.text = `$(record) ElixirScope: recording · ${session.events} events · ${session.dropped} dropped`;
       },

@@ -7,6 +7,8 @@ import type { Recording, RecordingController } from "./recording-controller";
 export class TimelinePanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private ready = false;
+  /** Payloads of the recording in progress, and how many the webview has been sent. */
+  private live?: { title: string; payloads: Uint8Array[]; sent: number };
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -14,7 +16,20 @@ export class TimelinePanel implements vscode.Disposable {
     private readonly controller: RecordingController,
   ) {
     this.subscriptions.push(
-      controller.onDidChangeRecording((r) => (this.panel ? this.send(r) : this.show())),
+      controller.onDidChangeRecording((r) => {
+        this.live = undefined;
+        if (this.panel) this.send(r);
+        else this.show();
+      }),
+      controller.onDidReceiveLiveEvents(({ title, payload }) => {
+        if (!payload) {
+          this.live = { title, payloads: [], sent: 0 };
+          this.show();
+          return;
+        }
+        this.live?.payloads.push(payload);
+        this.flushLive();
+      }),
       // The webview is the source of most cursor moves; it ignores an echo of its own position.
       controller.onDidMoveCursor(({ at, source }) => {
         if (source === "webview" || !at || !this.panel || !this.ready) return;
@@ -43,7 +58,7 @@ export class TimelinePanel implements vscode.Disposable {
       nonce,
     });
     panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw), undefined, this.subscriptions);
-    panel.onDidDispose(() => (this.panel = undefined), undefined, this.subscriptions);
+    panel.onDidDispose(() => ((this.panel = undefined), (this.ready = false)), undefined, this.subscriptions);
   }
 
   private onMessage(raw: unknown): void {
@@ -52,7 +67,10 @@ export class TimelinePanel implements vscode.Disposable {
     switch (msg.t) {
       case "ready":
         this.ready = true;
-        if (this.controller.current) this.send(this.controller.current);
+        if (this.live) {
+          this.live.sent = 0;
+          this.flushLive();
+        } else if (this.controller.current) this.send(this.controller.current);
         break;
       case "reveal":
         void this.reveal(msg.file, msg.line);
@@ -60,6 +78,17 @@ export class TimelinePanel implements vscode.Disposable {
       case "cursor":
         this.controller.moveCursor(msg.seq, "webview");
         break;
+    }
+  }
+
+  /** Streams the recording in progress: the first payload opens it, the rest are appended. */
+  private flushLive(): void {
+    const live = this.live;
+    if (!live || !this.panel || !this.ready) return;
+    for (; live.sent < live.payloads.length; live.sent++) {
+      const bytes = live.payloads[live.sent];
+      const msg: ToWebview = live.sent === 0 ? { t: "recording", bytes, title: live.title } : { t: "append", bytes };
+      void this.panel.webview.postMessage(msg);
     }
   }
 

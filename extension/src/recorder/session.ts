@@ -49,6 +49,8 @@ export interface RecordOptions {
   onLog?(log: Log): void;
   onReady?(ready: Ready): void;
   onBatch?(batch: RecordBatch): void;
+  /** Each EVENTS payload as received: a complete Arrow IPC stream (for live views). */
+  onEvents?(payload: Uint8Array): void;
   onStats?(stats: Stats): void;
   /** Phase changes, for progress UI. */
   onPhase?(phase: "compiling" | "starting" | "recording" | "finishing"): void;
@@ -267,12 +269,15 @@ export class RecordingSession {
     const text = () => Buffer.from(frame.payload).toString("utf8");
     try {
       switch (frame.type) {
-        case FrameType.Events:
-          for (const batch of tableFromIPC(frame.payload).batches) {
-            this.ring.push(batch, frame.payload.byteLength);
+        case FrameType.Events: {
+          const batches = tableFromIPC(frame.payload).batches;
+          for (const batch of batches) {
+            this.ring.push(batch, frame.payload.byteLength / batches.length);
             this.opts.onBatch?.(batch);
           }
+          this.opts.onEvents?.(frame.payload);
           break;
+        }
         case FrameType.Ready:
           this.ready = JSON.parse(text()) as Ready;
           this.opts.onReady?.(this.ready);
