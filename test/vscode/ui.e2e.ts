@@ -77,6 +77,7 @@ interface PageDom {
     state(): { state: string; events: number; calls: number; cursorSeq: number | null };
     eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
     focusSeq(seq: number): boolean;
+    findCall(fn: string, args: string): number | null;
   };
 }
 
@@ -228,6 +229,26 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     await page.locator(".editor-group-container .view-lines .view-line", { hasText: "def factorial(n) when" }).first().waitFor();
     await waitForAfterText("def factorial(n) when n > 0", "5 calls");
     await waitForAfterText("def fib(n), do:", "12 calls");
+    // Code lenses above the recorded functions: calls, latency percentiles, raised.
+    await page.locator(".editor-group-container .codelens-decoration", { hasText: /ElixirScope: 25 calls · p50 .* · p99 / }).first().waitFor();
+    await page.locator(".editor-group-container .codelens-decoration", { hasText: /ElixirScope: 1 call · .*1 raised/ }).first().waitFor();
+  });
+
+  await run("the editor follows the timeline's cursor: inline values of the call, then Step Forward", async () => {
+    const frame = timeline();
+    const target = await frame.locator("#root").evaluate(() => {
+      const h = (globalThis as unknown as PageDom).__elixirScopeTest!;
+      const seq = h.findCall("Sample.Math.factorial", "[3]");
+      if (seq === null || !h.focusSeq(seq)) return null;
+      const b = h.eventBox(seq);
+      return b && { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    });
+    assert.ok(target, "factorial(3) has no call bar in the timeline");
+    await frame.locator("body").click({ position: target });
+    await waitForAfterText("def factorial(n) when n > 0", "n = 3");
+    // Step Forward goes to the next event of the same process: the call factorial(2).
+    await runCommand("ElixirScope: Step Forward in Recording");
+    await waitForAfterText("def factorial(n) when n > 0", "n = 2");
   });
 
   await run("hovering a parameter shows its recorded history", async () => {

@@ -23,6 +23,8 @@ export interface TestHooks {
   eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
   /** Zooms to the call of event `seq`; false if it has none. */
   focusSeq(seq: number): boolean;
+  /** seq of the first call of `Module.function` with this printed argument list, or null. */
+  findCall(fn: string, args: string): number | null;
   /** Redraws synchronously; returns the time taken (ms). */
   drawTimed(): number;
   zoomBy(factor: number): void;
@@ -70,6 +72,14 @@ export function installTestHooks(s: Sources): () => void {
       if (call < 0) return false;
       s.view()?.focusCall(call);
       return true;
+    },
+    findCall(fn, args) {
+      const m = s.model();
+      if (!m) return null;
+      for (let row = 0; row < m.count; row++) {
+        if (m.kind[row] === 1 && `${m.moduleOf(row)}.${m.functionOf(row)}` === fn && m.valueOf(row) === args) return m.seq[row];
+      }
+      return null;
     },
     drawTimed: () => s.view()?.drawTimed() ?? 0,
     zoomBy: (f) => s.view()?.zoomBy(f),
