@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 interface Metric {
@@ -55,9 +55,14 @@ for (const b of BENCHES) {
 
 const dir = join(root, "bench/results");
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
-writeFileSync(join(dir, `${date}.json`), JSON.stringify(results, null, 2) + "\n");
-console.log(`wrote bench/results/latest.json and bench/results/${date}.json (${results.length} metrics)`);
+// A partial run (`npm run bench -- PREFIX`) replaces only the metrics it measured.
+const latest = join(dir, "latest.json");
+const fresh = new Set(results.map((r) => r.name));
+const kept = only && existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as typeof results).filter((r) => !fresh.has(r.name)) : [];
+const merged = [...kept, ...results].sort((a, b) => a.name.localeCompare(b.name));
+writeFileSync(latest, JSON.stringify(merged, null, 2) + "\n");
+writeFileSync(join(dir, `${date}.json`), JSON.stringify(merged, null, 2) + "\n");
+console.log(`wrote bench/results/latest.json and bench/results/${date}.json (${results.length} measured, ${kept.length} kept from earlier runs)`);
 process.exit(failed ? 1 : 0);
 
 function round(v: number): string {
