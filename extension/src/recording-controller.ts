@@ -7,6 +7,8 @@ import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanResult } from "../../protocol/src/lsp";
 import type { RecordingHeader } from "../../protocol/src/events";
 import { RecorderError, RecordingSession } from "./recorder/session";
+import { filterModules, readSettings, SettingsError, type Settings } from "./settings";
+import { delimiter } from "node:path";
 import { decodeRecording, encodeRecording } from "./recorder/recording-file";
 import { RecordingIndex, type CursorEvent } from "./recorder/recording-index";
 
@@ -73,14 +75,16 @@ export class RecordingController implements vscode.Disposable {
     }
     const folder = override?.folder ?? (await this.pickFolder());
     if (!folder) return undefined;
-    const command = override?.command ?? vscode.workspace.getConfiguration("elixirScope", folder).get<string>("command", "mix test");
     try {
+      const config = vscode.workspace.getConfiguration("elixirScope", folder);
+      const settings = readSettings((key) => config.get(key));
+      const command = override?.command ?? settings.command;
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `ElixirScope: recording "${command}"`, cancellable: true },
-        (progress, token) => this.record(folder, command, progress, token),
+        (progress, token) => this.record(folder, command, settings, progress, token),
       );
     } catch (e) {
-      const message = e instanceof RecorderError ? e.message : `Recording failed: ${(e as Error).message}`;
+      const message = e instanceof RecorderError || e instanceof SettingsError ? e.message : `Recording failed: ${(e as Error).message}`;
       this.output.appendLine(message);
       this.status.text = "$(error) ElixirScope: recording failed";
       void vscode.window.showErrorMessage(message, "Show Output").then((a) => a && this.output.show());
@@ -185,20 +189,28 @@ export class RecordingController implements vscode.Disposable {
   private async record(
     folder: vscode.WorkspaceFolder,
     command: string,
+    settings: Settings,
     progress: vscode.Progress<{ message?: string }>,
     token: vscode.CancellationToken,
   ): Promise<Recording> {
     const params: GetInstrumentationPlanParams = { root: folder.uri.fsPath };
     const plan = await this.client.sendRequest<PlanResult>(GET_INSTRUMENTATION_PLAN, params);
-    this.output.appendLine(`Plan: ${plan.modules.map((m) => `${m.module} (${m.reason})`).join(", ")}`);
-    const timeoutS = vscode.workspace.getConfiguration("elixirScope", folder).get<number>("connectTimeoutSeconds", 120);
+    const modules = filterModules(plan.modules, settings);
+    this.output.appendLine(`Plan: ${modules.map((m) => `${m.module} (${m.reason})`).join(", ")}`);
+    if (modules.length === 0) {
+      throw new RecorderError("Nothing to record: no module of the workspace passes elixirScope.includeModules / excludeModules.");
+    }
+    const env = settings.elixirBinDir ? { ...process.env, PATH: `${settings.elixirBinDir}${delimiter}${process.env.PATH ?? ""}` } : undefined;
     const title = `${folder.name}: ${command} (recording…)`;
     const session = new RecordingSession({
       cwd: folder.uri.fsPath,
       command,
-      modules: plan.modules,
+      modules,
       agentEbin: this.context.asAbsolutePath("dist/agent/ebin"),
-      connectTimeoutMs: timeoutS * 1000,
+      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+      ringCapBytes: settings.memoryCapMB * 1024 * 1024,
+      values: settings.values,
+      env,
       onOutput: (text) => this.output.append(text),
       onLog: (log) => this.output.appendLine(`[agent ${log.level}] ${log.message}`),
       onPhase: (phase) => {
