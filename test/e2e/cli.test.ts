@@ -52,3 +52,14 @@ test("recording a folder that is not a Mix project says so", () => {
   assert.match(r.stderr, /No Elixir modules found/);
   assert.ok(existsSync(cli));
 });
+
+test("a project that fails to compile: a clear error with the compiler's message, nothing recorded", () => {
+  const app = freshSampleApp();
+  writeFileSync(join(app, "lib/sample/broken.ex"), "defmodule Sample.Broken do\n  def oops(, do: :nope\nend\n");
+  const out = join(outDir, "broken.arrow");
+  const r = spawnSync("node", [cli, "record", "--quiet", "--cwd", app, "--out", out], { encoding: "utf8" });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /The project failed to compile \(mix compile exited with 1\); fix the errors and record again/);
+  assert.match(r.stderr, /broken\.ex/);
+  assert.ok(!existsSync(out), "no recording written");
+});
