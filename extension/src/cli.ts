@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
+import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import { RecorderError, RecordingSession } from "./recorder/session";
 import { decodeRecording, encodeRecording } from "./recorder/recording-file";
@@ -35,6 +36,7 @@ async function record(argv: string[]): Promise<number> {
     command,
     modules,
     agentEbin: join(__dirname, "agent", "ebin"),
+    spillPath: join(tmpdir(), `elixir-scope-spill-${process.pid}.arrows`),
     connectTimeoutMs: Number(values.timeout ?? 120) * 1000,
     onOutput: (text, stream) => {
       if (!values.quiet) (stream === "stdout" ? process.stdout : process.stderr).write(text);
@@ -44,8 +46,10 @@ async function record(argv: string[]): Promise<number> {
   });
   const result = await session.run();
   for (const w of result.warnings) process.stderr.write(`elixir-scope: warning: ${w}\n`);
-  if (result.ring.events === 0) throw new RecorderError(`The agent connected but recorded no events; nothing written.`);
+  if (result.ring.spillError) process.stderr.write(`elixir-scope: warning: ${result.ring.spillError}; those events were dropped\n`);
+  if (result.ring.keptEvents === 0) throw new RecorderError(`The agent connected but recorded no events; nothing written.`);
   writeFileSync(out, encodeRecording(result.ring.all(), result.header));
+  result.ring.dispose();
   const summary = summarize(decodeRecording(readFileSync(out)).table);
   process.stdout.write(`\n${formatSummary(summary)}\nrecording: ${out}\nprogram exit code: ${result.exitCode}\n`);
   return 0;

@@ -209,6 +209,7 @@ export class RecordingController implements vscode.Disposable {
       agentEbin: this.context.asAbsolutePath("dist/agent/ebin"),
       connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
       ringCapBytes: settings.memoryCapMB * 1024 * 1024,
+      spillPath: await this.spillPath(),
       values: settings.values,
       env,
       onOutput: (text) => this.output.append(text),
@@ -227,13 +228,17 @@ export class RecordingController implements vscode.Disposable {
     token.onCancellationRequested(() => session.stop());
     const result = await session.run();
     for (const w of result.warnings) this.output.appendLine(`warning: ${w}`);
-    if (result.ring.events === 0) throw new RecorderError("The agent connected but recorded no events.");
+    if (result.ring.spillError) this.output.appendLine(`warning: ${result.ring.spillError}; those events were dropped`);
+    if (result.ring.spilledEvents > 0) this.output.appendLine(`${result.ring.spilledEvents} events spilled to disk beyond elixirScope.memoryCapMB (kept)`);
+    if (result.ring.keptEvents === 0) throw new RecorderError("The agent connected but recorded no events.");
+    const batches = result.ring.all();
     const recording: Recording = {
-      bytes: encodeRecording(result.ring.all(), result.header),
+      bytes: encodeRecording(batches, result.header),
       header: result.header,
-      index: RecordingIndex.fromBatches(result.ring.all()),
+      index: RecordingIndex.fromBatches(batches),
       folder,
     };
+    result.ring.dispose();
     this.finish(recording, `Recorded "${command}" (exit code ${result.exitCode}).`);
     return recording;
   }
@@ -245,6 +250,13 @@ export class RecordingController implements vscode.Disposable {
     this.status.tooltip = `${what} Click to show the timeline.`;
     this.status.command = "elixirScope.showTimeline";
     this.changed.fire(recording);
+  }
+
+  /** A fresh spill file in the extension's storage for this workspace. */
+  private async spillPath(): Promise<string> {
+    const dir = this.context.storageUri ?? this.context.globalStorageUri;
+    await vscode.workspace.fs.createDirectory(dir);
+    return vscode.Uri.joinPath(dir, `spill-${Date.now()}.arrows`).fsPath;
   }
 
   private idle(): void {

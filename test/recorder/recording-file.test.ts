@@ -1,4 +1,7 @@
 import { test } from "node:test";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { encodeRecording, decodeRecording } from "../../extension/src/recorder/recording-file";
 import { RecordingIndex, percentile } from "../../extension/src/recorder/recording-index";
@@ -99,4 +102,27 @@ test("function statistics: calls, durations from call to return, raised, slowest
   assert.equal(percentile(stats.durations, 50), 500);
   assert.equal(percentile(stats.durations, 99), 7000);
   assert.ok(Number.isNaN(percentile([], 50)));
+});
+
+test("beyond the cap, batches spill to disk and come back in order: nothing lost", () => {
+  const dir = mkdtempSync(join(tmpdir(), "es-spill-"));
+  const ring = new RingBuffer(1000, join(dir, "spill.arrows"));
+  for (let i = 0; i < 5; i++) {
+    ring.push(eventsTable(sampleEvents().map((e) => ({ ...e, seq: e.seq + i * 10 }))).batches[0], 400);
+  }
+  assert.equal(ring.spilledEvents, 9);
+  assert.equal(ring.evictedEvents, 0);
+  assert.equal(ring.keptEvents, 15);
+  const seqs = ring.all().flatMap((b) => [...b.getChild("seq")!].map(Number));
+  assert.deepEqual(seqs, [1, 2, 3, 11, 12, 13, 21, 22, 23, 31, 32, 33, 41, 42, 43]);
+  ring.dispose();
+  assert.ok(!existsSync(join(dir, "spill.arrows")));
+});
+
+test("a full disk: the spill failure is reported and the lost events are counted", () => {
+  const ring = new RingBuffer(1000, "/dev/full");
+  for (let i = 0; i < 5; i++) ring.push(eventsTable(sampleEvents()).batches[0], 400);
+  assert.match(ring.spillError ?? "", /could not spill events to \/dev\/full: ENOSPC/);
+  assert.equal(ring.evictedEvents, 9);
+  assert.equal(ring.keptEvents, 6);
 });

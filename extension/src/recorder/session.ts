@@ -40,6 +40,8 @@ export interface RecordOptions {
   agentEbin: string;
   connectTimeoutMs?: number;
   ringCapBytes?: number;
+  /** Where batches beyond the cap spill (nothing is lost); without it they are dropped and counted. */
+  spillPath?: string;
   values?: InstrumentationPlan["values"];
   /** Extra environment for the recorded program. */
   env?: NodeJS.ProcessEnv;
@@ -85,7 +87,7 @@ export class RecordingSession {
   private readonly startedAt = new Date();
 
   constructor(private readonly opts: RecordOptions) {
-    this.ring = new RingBuffer(opts.ringCapBytes ?? 512 * 1024 * 1024);
+    this.ring = new RingBuffer(opts.ringCapBytes ?? 512 * 1024 * 1024, opts.spillPath);
   }
 
   /** Runs the whole recording; resolves when the program exited and the agent said goodbye. */
@@ -161,7 +163,7 @@ export class RecordingSession {
   }
 
   get events(): number {
-    return this.ring.events;
+    return this.ring.keptEvents;
   }
 
   get dropped(): number {
@@ -176,7 +178,7 @@ export class RecordingSession {
       startedAt: this.startedAt.toISOString(),
       node: this.hello?.node ?? "",
       dropped: this.stats.dropped + this.ring.evictedEvents,
-      events: this.ring.events,
+      events: this.ring.keptEvents,
     };
   }
 
