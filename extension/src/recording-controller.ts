@@ -26,6 +26,8 @@ export interface CursorMove {
   source: "host" | "webview";
 }
 
+const LAST_COMMAND_KEY = "elixirScope.lastCommand";
+
 export class RecordingController implements vscode.Disposable {
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   private readonly changed = new vscode.EventEmitter<Recording>();
@@ -66,6 +68,28 @@ export class RecordingController implements vscode.Disposable {
     }
     const target = typeof line === "number" && line > 0 ? `${relative}:${line}` : relative;
     return this.recordSession({ folder, command: `mix test ${target}` });
+  }
+
+  /** Asks which command to record (remembered per workspace), then records it. */
+  async recordSessionWith(): Promise<Recording | undefined> {
+    const folder = await this.pickFolder();
+    if (!folder) return undefined;
+    const last = this.context.workspaceState.get<string>(LAST_COMMAND_KEY);
+    const configured = vscode.workspace.getConfiguration("elixirScope", folder).get<string>("command", "mix test");
+    const choices = [...new Set([last, configured, "mix test", "mix run"].filter((c): c is string => !!c))];
+    const items: vscode.QuickPickItem[] = [
+      ...choices.map((label) => ({ label, description: label === last ? "last used" : label === configured ? "elixirScope.command" : "" })),
+      { label: "Other command…", description: "type a command to run in the project folder" },
+    ];
+    const picked = await vscode.window.showQuickPick(items, { placeHolder: "What should ElixirScope record?" });
+    if (!picked) return undefined;
+    const command =
+      picked.label === "Other command…"
+        ? await vscode.window.showInputBox({ prompt: "Command to record (run in the project folder)", value: last ?? configured })
+        : picked.label;
+    if (!command?.trim()) return undefined;
+    await this.context.workspaceState.update(LAST_COMMAND_KEY, command.trim());
+    return this.recordSession({ folder, command: command.trim() });
   }
 
   async recordSession(override?: { folder: vscode.WorkspaceFolder; command: string }): Promise<Recording | undefined> {
@@ -202,6 +226,7 @@ export class RecordingController implements vscode.Disposable {
     }
     const env = settings.elixirBinDir ? { ...process.env, PATH: `${settings.elixirBinDir}${delimiter}${process.env.PATH ?? ""}` } : undefined;
     const title = `${folder.name}: ${command} (recording…)`;
+    const rate = { at: Date.now(), events: 0 };
     const session = new RecordingSession({
       cwd: folder.uri.fsPath,
       command,
@@ -221,7 +246,11 @@ export class RecordingController implements vscode.Disposable {
       onEvents: (payload) => this.liveEvents.fire({ title, payload }),
       onReady: () => this.liveEvents.fire({ title, payload: undefined }),
       onBatch: () => {
-        this.status.text = `$(record) ElixirScope: recording · ${session.events} events · ${session.dropped} dropped`;
+        const now = Date.now();
+        if (now - rate.at < 500) return;
+        const perS = Math.round(((session.events - rate.events) * 1000) / (now - rate.at));
+        Object.assign(rate, { at: now, events: session.events });
+        this.status.text = `$(record) ElixirScope: recording · ${session.events} events (${perS}/s) · ${session.dropped} dropped`;
       },
     });
     this.session = session;

@@ -40,7 +40,8 @@ export class TimelinePanel implements vscode.Disposable {
 
   show(): void {
     if (this.panel) {
-      this.panel.reveal(vscode.ViewColumn.Beside);
+      // Stay in its group: moving a webview between groups reloads it.
+      this.panel.reveal(this.panel.viewColumn, true);
       return;
     }
     const dist = vscode.Uri.joinPath(this.context.extensionUri, "dist");

@@ -261,4 +261,20 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     assert.match(text, /n — 5 values recorded/);
     for (const n of [5, 4, 3, 2, 1]) assert.ok(text.includes(`n = ${n}`), `no "n = ${n}" in the hover:\n${text}`);
   });
+
+  await run("Choose Command and Record…: pick mix run from the quick pick; the new recording replaces the old", async () => {
+    await runCommand("ElixirScope: Choose Command and Record…");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "mix run" }).first().waitFor();
+    await page.keyboard.type("mix run");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "mix run" }).first().click();
+    await statusItem(/ElixirScope: recording/).waitFor({ timeout: 120_000 });
+    const done = statusItem(/ElixirScope: \d+ events · \d+ dropped/);
+    await done.waitFor({ timeout: 180_000 });
+    const after = Number(/(\d+) events/.exec(await done.innerText())![1]);
+    // mix run only starts the application: far fewer events than the whole test suite.
+    assert.ok(after > 0 && after < events, `mix run recorded ${after} events, the suite ${events}`);
+    const header = timeline().locator('[data-testid="event-count"]');
+    await timeline().locator('[data-testid="event-count"]', { hasText: new RegExp(`^${after}$`) }).waitFor();
+    assert.equal(Number(await header.innerText()), after);
+  });
 });

@@ -191,6 +191,18 @@ describe("webview in headless Chromium", () => {
     assert.deepEqual(p.problems, []);
   });
 
+  it("a new recording with fewer processes replaces the old one cleanly (selection and layout reset)", async () => {
+    // As when the user records again: first the live start of the new recording, then the rest.
+    await clickCall(p, callRow(rows, "Sample.Ledger.deposit/3").seq);
+    const one = sampleScript().rows.filter((r) => r.pid === TEST_PID);
+    assert.ok(one.length > 0 && one.length < rows.length);
+    const bytes = Array.from(recordingBytes(one, { format: "stream" }));
+    await p.page.evaluate((b) => (globalThis as unknown as Poster).postMessage({ t: "recording", bytes: new Uint8Array(b), title: "again" }, "*"), bytes);
+    await p.page.waitForSelector(`[data-testid="event-count"]:text-is("${one.length}")`);
+    assert.equal(await p.page.locator('[data-testid="lane-label"]').count(), 1);
+    assert.deepEqual(p.problems, []);
+  });
+
   it("says clearly when the bytes are not a recording", async () => {
     await assert.rejects(
       openRecordingPage({ recording: new TextEncoder().encode("definitely not arrow"), distDir: dist, width: 800, height: 400 }),

@@ -65,7 +65,9 @@ export function Timeline(props: Props) {
   if (model) {
     const { tops, heights } = lanes.layout;
     const bottom = lanes.scrollY + window.innerHeight;
-    for (let i = 0; i < tops.length && tops[i] < bottom; i++) if (tops[i] + heights[i] >= lanes.scrollY) visible.push(i);
+    // The layout may still be the previous recording's until the view reports the new one.
+    const count = Math.min(tops.length, model.lanes.length);
+    for (let i = 0; i < count && tops[i] < bottom; i++) if (tops[i] + heights[i] >= lanes.scrollY) visible.push(i);
   }
 
   return (
