@@ -5,6 +5,7 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import { encodeRecording, decodeRecording } from "../../extension/src/recorder/recording-file";
 import { RecordingIndex, percentile } from "../../extension/src/recorder/recording-index";
+import { numbers, utf8 } from "../../extension/src/recorder/columns";
 import { RingBuffer } from "../../extension/src/recorder/ring-buffer";
 import { FrameDecoder, encodeFrame } from "../../extension/src/recorder/frames";
 import { FrameType } from "../../protocol/src/wire";
@@ -125,4 +126,13 @@ test("a full disk: the spill failure is reported and the lost events are counted
   assert.match(ring.spillError ?? "", /could not spill events to \/dev\/full: ENOSPC/);
   assert.equal(ring.evictedEvents, 9);
   assert.equal(ring.keptEvents, 6);
+});
+
+test("column readers: int64 beyond 2^32 exactly, repeated strings reused, changed ones decoded", () => {
+  const big = 2 ** 40 + 12345;
+  const events = sampleEvents().map((e, i) => ({ ...e, ts: big + i, module: i === 2 ? "Other.Mod" : e.module }));
+  const batch = eventsTable(events).batches[0];
+  assert.deepEqual([...numbers(batch, "ts")], [big, big + 1, big + 2]);
+  const mod = utf8(batch, "module");
+  assert.deepEqual([0, 1, 2, 1].map((i) => mod.get(i)), ["Sample.Math", "Sample.Math", "Other.Mod", "Sample.Math"]);
 });

@@ -3,23 +3,50 @@
  * value each variable took. Built once per recording from the Arrow batches; pure (no vscode).
  */
 import type { RecordBatch, Table } from "apache-arrow";
+import type { Vector } from "apache-arrow";
 import { EventKind } from "../../../protocol/src/events";
+import { numbers, utf8 } from "./columns";
 
 export interface BindingRecord {
   /** The variable's source name. */
-  name: string;
-  seq: number;
-  ts: number;
-  pid: string;
-  module: string;
-  function: string;
-  arity: number;
-  line: number;
-  value: string;
-  callId: number;
+  readonly name: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly pid: string;
+  readonly module: string;
+  readonly function: string;
+  readonly arity: number;
+  readonly line: number;
+  readonly value: string;
+  readonly callId: number;
 }
 
 /** One event, as the editor needs it when the scrub cursor lands on it. */
+/** A binding whose value is decoded from the Arrow column when first read. */
+class Binding implements BindingRecord {
+  readonly function: string;
+
+  constructor(
+    readonly name: string,
+    readonly seq: number,
+    readonly ts: number,
+    readonly pid: string,
+    readonly module: string,
+    fun: string,
+    readonly arity: number,
+    readonly line: number,
+    readonly callId: number,
+    private readonly values: Vector,
+    private readonly row: number,
+  ) {
+    this.function = fun;
+  }
+
+  get value(): string {
+    return this.values.get(this.row) as string;
+  }
+}
+
 export interface CursorEvent {
   seq: number;
   kind: number;
@@ -85,28 +112,27 @@ export class RecordingIndex {
   }
 
   add(batch: RecordBatch): void {
-    const col = (name: string) => batch.getChild(name)!;
-    const [kind, file, line] = [col("kind"), col("file"), col("line")];
-    const [seq, ts, pid, mod, fun, arity, name, value, callId] = [
-      col("seq"), col("ts"), col("pid"), col("module"), col("function"), col("arity"), col("name"), col("value"), col("call_id"),
-    ];
+    const [kind, seq, ts, arity, line, callId] = ["kind", "seq", "ts", "arity", "line", "call_id"].map((n) => numbers(batch, n));
+    const [file, pid, mod, fun, name] = ["file", "pid", "module", "function", "name"].map((n) => utf8(batch, n));
+    // Values are read only when a hover or inline value shows them.
+    const values = batch.getChild("value")!;
     for (let i = 0; i < batch.numRows; i++) {
-      const k = kind.get(i) as number;
+      const k = kind[i];
       if (k === EventKind.Call) {
-        const f = file.get(i) as string;
+        const f = file.get(i);
         const lines = this.callsByLine.get(f) ?? this.callsByLine.set(f, new Map()).get(f)!;
-        const l = line.get(i) as number;
+        const l = line[i];
         lines.set(l, (lines.get(l) ?? 0) + 1);
-        const stats = this.statsFor(f, mod.get(i) as string, fun.get(i) as string, arity.get(i) as number, l);
+        const stats = this.statsFor(f, mod.get(i), fun.get(i), arity[i], l);
         stats.calls++;
-        this.open.set(Number(callId.get(i)), [Number(ts.get(i)), Number(seq.get(i)), stats]);
+        this.open.set(callId[i], [ts[i], seq[i], stats]);
       } else if (k === EventKind.Return || k === EventKind.Exception) {
-        const id = Number(callId.get(i));
+        const id = callId[i];
         const started = this.open.get(id);
         if (started) {
           this.open.delete(id);
           const [t0, callSeq, stats] = started;
-          const d = Number(ts.get(i)) - t0;
+          const d = ts[i] - t0;
           stats.durations.push(d);
           if (k === EventKind.Exception) stats.raised++;
           if (d > stats.slowestNs) {
@@ -115,22 +141,11 @@ export class RecordingIndex {
           }
         }
       } else if (k === EventKind.Binding) {
-        const f = file.get(i) as string;
+        const f = file.get(i);
         const byName = this.bindings.get(f) ?? this.bindings.set(f, new Map()).get(f)!;
-        const n = name.get(i) as string;
+        const n = name.get(i);
         const list = byName.get(n) ?? byName.set(n, []).get(n)!;
-        const record: BindingRecord = {
-          name: n,
-          seq: Number(seq.get(i)),
-          ts: Number(ts.get(i)),
-          pid: pid.get(i) as string,
-          module: mod.get(i) as string,
-          function: fun.get(i) as string,
-          arity: arity.get(i) as number,
-          line: line.get(i) as number,
-          value: value.get(i) as string,
-          callId: Number(callId.get(i)),
-        };
+        const record = new Binding(n, seq[i], ts[i], pid.get(i), mod.get(i), fun.get(i), arity[i], line[i], callId[i], values, i);
         list.push(record);
         const inCall = this.bindingsByCall.get(record.callId) ?? this.bindingsByCall.set(record.callId, []).get(record.callId)!;
         inCall.push(record);
@@ -138,7 +153,7 @@ export class RecordingIndex {
     }
     if (batch.numRows > 0) {
       this.batches.push(batch);
-      this.firstSeq.push(Number(seq.get(0)));
+      this.firstSeq.push(seq[0]);
     }
     this.events += batch.numRows;
   }
