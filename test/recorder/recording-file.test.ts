@@ -132,7 +132,7 @@ test("column readers: int64 beyond 2^32 exactly, repeated strings reused, change
   const big = 2 ** 40 + 12345;
   const events = sampleEvents().map((e, i) => ({ ...e, ts: big + i, module: i === 2 ? "Other.Mod" : e.module }));
   const batch = eventsTable(events).batches[0];
-  assert.deepEqual([...numbers(batch, "ts")], [big, big + 1, big + 2]);
+  assert.deepEqual(Array.from(numbers(batch, "ts")), [big, big + 1, big + 2]);
   const mod = utf8(batch, "module");
   assert.deepEqual([0, 1, 2, 1].map((i) => mod.get(i)), ["Sample.Math", "Sample.Math", "Other.Mod", "Sample.Math"]);
 });

@@ -5,33 +5,9 @@
  */
 import type { RecordingModel } from "./data/model";
 import type { TimelineView } from "./views/timeline-view";
+import type { TestHooks, TestState } from "../../protocol/src/webview";
 
-export interface TestState {
-  state: string;
-  events: number;
-  lanes: number;
-  calls: number;
-  exceptions: number;
-  cursorSeq: number | null;
-  selectedSeq: number | null;
-  range: [number, number] | null;
-}
-
-export interface TestHooks {
-  state(): TestState;
-  /** Client rectangle of the call bar that event `seq` belongs to, or null if not on screen. */
-  eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
-  /** Zooms to the call of event `seq`; false if it has none. */
-  focusSeq(seq: number): boolean;
-  /** seq of the first call of `Module.function` with this printed argument list, or null. */
-  findCall(fn: string, args: string): number | null;
-  /** Redraws synchronously; returns the time taken (ms). */
-  drawTimed(): number;
-  zoomBy(factor: number): void;
-  panBy(pixels: number): void;
-  /** performance marks of the last load, ms since navigation start. */
-  marks(): Record<string, number>;
-}
+export type { TestHooks, TestState };
 
 declare global {
   interface Window {

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import type { FromWebview } from "../../../protocol/src/webview";
+import type { FromWebview, TestHooks } from "../../../protocol/src/webview";
 import { makeNonce, webviewHtml } from "../webview-html";
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
@@ -61,24 +61,7 @@ export class RenderError extends Error {}
 
 /** What the page exposes for tests (webview/src/test-hooks.ts); this tsconfig has no DOM types. */
 export interface PageGlobals {
-  __elixirScopeTest?: {
-    state(): {
-      state: string;
-      events: number;
-      lanes: number;
-      calls: number;
-      exceptions: number;
-      cursorSeq: number | null;
-      selectedSeq: number | null;
-      range: [number, number] | null;
-    };
-    eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
-    focusSeq(seq: number): boolean;
-    drawTimed(): number;
-    zoomBy(factor: number): void;
-    panBy(pixels: number): void;
-    marks(): Record<string, number>;
-  };
+  __elixirScopeTest?: TestHooks;
   __elixirScopeOutbox?: FromWebview[];
 }
 
