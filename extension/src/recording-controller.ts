@@ -5,7 +5,7 @@
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanResult } from "../../protocol/src/lsp";
-import type { RecordingHeader } from "../../protocol/src/events";
+import { SCHEMA_VERSION, type RecordingHeader } from "../../protocol/src/events";
 import { RecorderError, RecordingSession } from "./recorder/session";
 import { filterModules, readSettings, SettingsError, type Settings } from "./settings";
 import { delimiter } from "node:path";
@@ -148,7 +148,7 @@ export class RecordingController implements vscode.Disposable {
       const recording: Recording = {
         bytes,
         header: header ?? {
-          schemaVersion: 1, app: uri.path.split("/").pop() ?? "recording", command: "", startedAt: "", node: "", dropped: 0, events: table.numRows,
+          schemaVersion: SCHEMA_VERSION, app: uri.path.split("/").pop() ?? "recording", command: "", startedAt: "", node: "", dropped: 0, events: table.numRows,
         },
         index: RecordingIndex.fromTable(table),
         folder: vscode.workspace.getWorkspaceFolder(uri),

@@ -1,12 +1,12 @@
 /**
- * Event schema of a recording, version 1. Written by `beam_agent` (Elixir, by hand, in
+ * Event schema of a recording, version 2 (version 1 had no TailCall events; readers accept both). Written by `beam_agent` (Elixir, by hand, in
  * `ElixirScope.Agent.Arrow`), read by the extension, the webview and the CLI with apache-arrow.
  * This file and `protocol/SCHEMA.md` are the single source of truth; both ends test against them.
  *
  * One Arrow table, one row per event. Every column is non-nullable; "no value" is 0 or "".
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Event kinds (column `kind`, Int8). */
 export const EventKind = {
@@ -18,6 +18,14 @@ export const EventKind = {
   Exception: 3,
   /** A variable was bound. `name` = its source name, `value` = its value, `line` = where. */
   Binding: 4,
+  /**
+   * The call ended by a call in tail position: its frame was replaced by the callee's (tail calls
+   * stay tail calls under recording). `name` = the callee ("Sample.Worker.loop/1", "fn/1",
+   * "apply/3"), `value` = the callee's argument list, `line` = the call's line. When the callee
+   * is recorded, its Call is the next Call of this process whose `parent_id` equals this event's
+   * `parent_id`, and the value this call produced is that call's result.
+   */
+  TailCall: 5,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

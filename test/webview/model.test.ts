@@ -179,6 +179,36 @@ describe("RecordingModel", () => {
     assert.equal(live.callFlags[open], CallFlag.Returned);
   });
 
+  it("ends a call at its tail call and follows the chain to the call that produced the result", () => {
+    const pid = "#PID<0.90.0>";
+    const base = { pid, module: "W", function: "loop", arity: 1, file: "/w.ex", line: 3, name: "", value: "" };
+    const rows: EventRow[] = [
+      { ...base, seq: 64, ts: 10, kind: EventKind.Call, call_id: 64, parent_id: 0, value: "[2]" },
+      { ...base, seq: 128, ts: 20, kind: EventKind.TailCall, call_id: 64, parent_id: 0, name: "W.loop/1", value: "[1]" },
+      { ...base, seq: 192, ts: 21, kind: EventKind.Call, call_id: 192, parent_id: 0, value: "[1]" },
+      { ...base, seq: 256, ts: 30, kind: EventKind.TailCall, call_id: 192, parent_id: 0, name: "W.done/1", value: "[0]" },
+      { ...base, seq: 320, ts: 31, kind: EventKind.Call, call_id: 320, parent_id: 0, function: "done", value: "[0]" },
+      { ...base, seq: 384, ts: 40, kind: EventKind.Return, call_id: 320, parent_id: 0, function: "done", value: ":ok" },
+      // A tail call into something not recorded: the next call at that depth is not its callee.
+      { ...base, seq: 448, ts: 50, kind: EventKind.Call, call_id: 448, parent_id: 0, value: "[9]" },
+      { ...base, seq: 512, ts: 60, kind: EventKind.TailCall, call_id: 448, parent_id: 0, name: "Enum.map/2", value: "[[], f]" },
+      { ...base, seq: 576, ts: 70, kind: EventKind.Call, call_id: 576, parent_id: 0, value: "[8]" },
+    ];
+    const m = RecordingModel.fromIPC(recordingBytes(rows));
+    const [first, second, done, other, after] = [64, 192, 320, 448, 576].map((s) => callBySeq(m, s));
+    assert.equal(m.callFlags[first], CallFlag.TailCalled);
+    assert.equal(m.callEnd[first], 20);
+    assert.deepEqual([m.callDepth[first], m.callDepth[second], m.callDepth[done]], [0, 0, 0]);
+    assert.equal(m.tailTargetOf(first), second);
+    assert.equal(m.tailTargetOf(second), done);
+    assert.equal(m.tailTargetOf(done), -1);
+    assert.equal(m.resultCallOf(first), done);
+    assert.equal(m.valueOf(m.callEndRow[m.resultCallOf(first)]), ":ok");
+    assert.equal(m.tailTargetOf(other), -1);
+    assert.equal(m.resultCallOf(other), other);
+    assert.equal(m.callEndRow[after], -1);
+  });
+
   it("handles events whose call is not in the recording", () => {
     const rows = sampleScript().rows.slice(2); // drops the first Call and the server's Call
     const m = RecordingModel.fromIPC(recordingBytes(rows));

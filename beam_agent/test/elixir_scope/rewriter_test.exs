@@ -5,7 +5,7 @@ defmodule ElixirScope.Agent.RewriterTest do
   # Fixture modules are compiled when the tests run.
   @compile {:no_warn_undefined, [ESFix.Shapes, ESFix.Restore, ESFix.Some]}
 
-  alias ElixirScope.Agent.{Fixtures, Instrumenter, Recording, Rewriter, Runtime}
+  alias ElixirScope.Agent.{Fixtures, Instrumenter, Recording, Rewriter, Runtime, Store}
 
   @source ~S'''
   defmodule ESFix.Shapes do
@@ -75,6 +75,55 @@ defmodule ElixirScope.Agent.RewriterTest do
       :erlang.erase()
       factorial(x)
     end
+
+    def spin(0, acc), do: acc
+    def spin(n, acc), do: spin(n - 1, acc + 1)
+
+    def serve(total) do
+      receive do
+        {:add, n} -> serve(total + n)
+        {:sync, pid} -> send(pid, :synced); serve(total)
+        {:done, pid} -> send(pid, {:total, total})
+      end
+    end
+
+    def apply_it(fun, x), do: fun.(x)
+    def total(list), do: Enum.sum(list)
+
+    def matches(input) do
+      {:ok, value} = input
+      doubled = value * 2
+      result = case doubled do
+        n when n > 10 -> {:big, n}
+        small -> {:small, small}
+      end
+      [first | _] = for i <- [value], j = i + 1, do: {i, j}
+      mapped = Enum.map([1, 2], fn k -> k + value end)
+      {result, first, mapped}
+    end
+
+    def already(x) do
+      x = x + 1
+      {:ok, ^x} = {:ok, x}
+      x
+    end
+
+    def with_it(map) do
+      with {:ok, a} <- Map.fetch(map, :a),
+           {:ok, b} <- Map.fetch(map, :b) do
+        a + b
+      else
+        :error -> :missing
+      end
+    end
+
+    def waiter2(parent) do
+      send(parent, {:ready, self()})
+
+      receive do
+        {:msg, payload} -> payload
+      end
+    end
   end
   '''
 
@@ -103,7 +152,16 @@ defmodule ElixirScope.Agent.RewriterTest do
       bad_match: catch_it(fn -> ESFix.Shapes.bad_match(:nope) end),
       nested: catch_it(fn -> ESFix.Shapes.nested_raise(4) end),
       rescuer: ESFix.Shapes.rescuer(5),
-      pinned: {ESFix.Shapes.pinned(1, 1), ESFix.Shapes.pinned(1, 2)}
+      pinned: {ESFix.Shapes.pinned(1, 1), ESFix.Shapes.pinned(1, 2)},
+      spin: ESFix.Shapes.spin(1000, 0),
+      apply_it:
+        {ESFix.Shapes.apply_it(&(&1 * 3), 4), catch_it(fn -> ESFix.Shapes.apply_it(nil, 1) end)},
+      total: ESFix.Shapes.total([1, 2, 3]),
+      matches:
+        {ESFix.Shapes.matches({:ok, 3}), ESFix.Shapes.matches({:ok, 30}),
+         catch_it(fn -> ESFix.Shapes.matches(:error) end)},
+      already: ESFix.Shapes.already(1),
+      with_it: {ESFix.Shapes.with_it(%{a: 1, b: 2}), ESFix.Shapes.with_it(%{a: 1})}
     }
   end
 
@@ -230,12 +288,167 @@ defmodule ElixirScope.Agent.RewriterTest do
     assert Runtime.stack() == []
   end
 
-  test "deep tail recursion works (not as a tail call, see the moduledoc) and leaves no stack behind" do
-    {{:ok, list}, rows} = Recording.record(fn -> ESFix.Shapes.count_down(2_000, []) end)
-    assert length(list) == 2_000
-    assert length(for r <- rows, r.kind == 1, do: r) == 2_001
-    assert length(for r <- rows, r.kind == 2, do: r) == 2_001
+  test "a tail call ends its caller with TAIL_CALL; the callee takes the caller's place" do
+    {{:ok, [1, 2, 3]}, rows} = Recording.record(fn -> ESFix.Shapes.count_down(3, []) end)
+    kinds = Enum.map(rows, &{&1.kind, &1.function})
+
+    assert Enum.reject(kinds, &match?({4, _}, &1)) ==
+             [
+               {1, "count_down"},
+               {5, "count_down"},
+               {1, "count_down"},
+               {5, "count_down"},
+               {1, "count_down"},
+               {5, "count_down"},
+               {1, "count_down"},
+               {2, "count_down"}
+             ]
+
+    calls = for r <- rows, r.kind == 1, do: r
+    tails = for r <- rows, r.kind == 5, do: r
+    # Every frame was replaced: each call sits at the top, as in the real stack.
+    assert Enum.all?(calls ++ tails, &(&1.parent_id == 0))
+    assert Enum.map(tails, & &1.call_id) == Enum.map(Enum.drop(calls, -1), & &1.call_id)
+    assert Enum.map(tails, & &1.name) == List.duplicate("ESFix.Shapes.count_down/2", 3)
+    assert Enum.map(tails, & &1.value) == ["[2, [3]]", "[1, [2, 3]]", "[0, [1, 2, 3]]"]
+    assert [%{value: "[1, 2, 3]"}] = for(r <- rows, r.kind == 2, do: r)
     assert Runtime.stack() == []
+  end
+
+  test "a dynamic call in tail position stays a tail call; a call into another module returns" do
+    {{:ok, 12}, rows} = Recording.record(fn -> ESFix.Shapes.apply_it(&(&1 * 3), 4) end)
+    assert [%{kind: 1}, %{kind: 4}, %{kind: 4}, %{kind: 5, name: "fn/1", value: "[4]"}] = rows
+    {{:ok, 6}, rows} = Recording.record(fn -> ESFix.Shapes.total([1, 2, 3]) end)
+    assert [%{kind: 1}, %{kind: 4}, %{kind: 2, value: "6"}] = rows
+    assert Runtime.stack() == []
+  end
+
+  test "10M iterations of a recorded tail-recursive loop: flat stack, flat memory, bounded store" do
+    ref = Store.atomics()
+    cap = Store.cap(ref)
+    # A small cap, so the store fills and then drops (and counts) the rest.
+    Store.set_cap(ref, 2_000_000)
+    on_exit(fn -> Store.set_cap(ref, cap) end)
+    rec = Recording.start()
+    parent = self()
+    pid = spawn(fn -> send(parent, {:spun, ESFix.Shapes.spin(10_000_000, 0)}) end)
+    peak = watch(pid, %{stack: 0, heap: 0, store: 0})
+    assert_receive {:spun, 10_000_000}
+    dropped = :atomics.get(ref, Store.index(:dropped))
+    _ = Recording.rows(rec)
+    assert peak.stack < 100, "stack grew to #{peak.stack} words"
+    assert peak.heap < 250_000, "heap grew to #{peak.heap} words"
+    assert peak.store <= 2_000_000 * 1.2, "store held #{peak.store} words"
+    assert dropped > 10_000_000
+  end
+
+  test "1M messages through a recorded receive loop: flat stack, every event kept or counted" do
+    rec = Recording.start()
+    pid = spawn(fn -> ESFix.Shapes.serve(0) end)
+    parent = self()
+
+    # In windows of 1,000 messages: a mailbox of a million messages makes every garbage
+    # collection of the receiver slow, recorded or not.
+    spawn(fn ->
+      for _ <- 1..1_000 do
+        for _ <- 1..1_000, do: send(pid, {:add, 1})
+        send(pid, {:sync, self()})
+        receive do: (:synced -> :ok)
+      end
+
+      send(pid, {:done, parent})
+    end)
+
+    peak = watch(pid, %{stack: 0, heap: 0, store: 0})
+    assert_receive {:total, 1_000_000}
+    assert peak.stack < 100, "stack grew to #{peak.stack} words"
+    dropped = :atomics.get(Store.atomics(), Store.index(:dropped))
+    rows = Recording.rows(rec)
+    # Nothing drains the store in this test: what did not fit under its cap is counted.
+    # Per message: CALL, its head binding (total), the clause's binding (n or pid), TAIL_CALL.
+    serves = for r <- rows, r.function == "serve", do: r
+    assert length(serves) + dropped == 4 * 1_001_001
+    assert length(serves) > 100_000
+  end
+
+  # Samples a running process until it exits: the largest stack, heap and store sizes seen.
+  defp watch(pid, peak) do
+    case Process.info(pid, [:stack_size, :heap_size]) do
+      nil ->
+        peak
+
+      [stack_size: s, heap_size: h] ->
+        store = :ets.info(Store.events_table(), :memory)
+
+        watch(pid, %{
+          stack: max(peak.stack, s),
+          heap: max(peak.heap, h),
+          store: max(peak.store, store)
+        })
+    end
+  end
+
+  test "match, case, comprehension and fn bindings are recorded where they happen" do
+    {{:ok, _}, rows} = Recording.record(fn -> ESFix.Shapes.matches({:ok, 3}) end)
+    bindings = for r <- rows, r.kind == 4, do: {r.function, r.name, r.value}
+
+    assert bindings == [
+             {"matches", "input", "{:ok, 3}"},
+             {"matches", "value", "3"},
+             {"matches", "doubled", "6"},
+             {"matches", "small", "6"},
+             {"matches", "result", "{:small, 6}"},
+             {"fn in matches/1", "i", "3"},
+             {"fn in matches/1", "j", "4"},
+             {"matches", "first", "{3, 4}"},
+             {"fn in matches/1", "k", "1"},
+             {"fn in matches/1", "k", "2"},
+             {"matches", "mapped", "[4, 5]"}
+           ]
+
+    [outer] = for r <- rows, r.kind == 1, r.function == "matches", do: r
+    fns = for r <- rows, r.kind == 1, r.function == "fn in matches/1", do: r
+    assert length(fns) == 3 and Enum.all?(fns, &(&1.parent_id == outer.call_id))
+    # Each binding carries the line of its variable: relative to `def matches(input) do`.
+    [def_line] = for r <- rows, r.kind == 1, r.function == "matches", do: r.line
+    lines = for r <- rows, r.kind == 4, r.function == "matches", do: {r.name, r.line - def_line}
+
+    assert lines == [
+             {"input", 0},
+             {"value", 1},
+             {"doubled", 2},
+             {"small", 5},
+             {"result", 3},
+             {"first", 7},
+             {"mapped", 8}
+           ]
+  end
+
+  test "rebinding is a new binding; pinned and repeated variables are not" do
+    {{:ok, 2}, rows} = Recording.record(fn -> ESFix.Shapes.already(1) end)
+    assert [{"x", "1"}, {"x", "2"}] == for(r <- rows, r.kind == 4, do: {r.name, r.value})
+  end
+
+  test "with clauses bind in order; the else branch binds nothing new" do
+    {{:ok, 3}, rows} = Recording.record(fn -> ESFix.Shapes.with_it(%{a: 1, b: 2}) end)
+    assert ["map", "a", "b"] == for(r <- rows, r.kind == 4, do: r.name)
+    {{:ok, :missing}, rows} = Recording.record(fn -> ESFix.Shapes.with_it(%{a: 1}) end)
+    assert ["map", "a"] == for(r <- rows, r.kind == 4, do: r.name)
+  end
+
+  test "a receive clause's bindings are recorded when the message arrives" do
+    parent = self()
+
+    {{:ok, :hello}, rows} =
+      Recording.record(fn ->
+        pid = spawn(fn -> send(parent, {:got, ESFix.Shapes.waiter2(parent)}) end)
+        assert_receive {:ready, ^pid}
+        send(pid, {:msg, :hello})
+        assert_receive {:got, got}
+        got
+      end)
+
+    assert ["parent", "payload"] == for(r <- rows, r.kind == 4, do: r.name)
   end
 
   test "GenServer callbacks are recorded in the server process" do

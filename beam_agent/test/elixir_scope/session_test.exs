@@ -93,8 +93,18 @@ defmodule ElixirScope.Agent.SessionTest do
     assert top["module"] == "ESFix.E2E" and top["arity"] == 1 and top["pid"] == inspect(self())
     assert top["file"] == fix.file and top["line"] == 5
 
+    # sum's last call, add(h, sum(t)), is a tail call: sum ends with TAIL_CALL and add takes its
+    # place at the top of the stack, returning the result.
+    assert [tail] = for(r <- rows, r["kind"] == 5, r["call_id"] == top["call_id"], do: r)
+    assert tail["name"] == "ESFix.E2E.add/2" and tail["value"] == "[1, 5]"
+
+    [last_add] =
+      for r <- rows, r["kind"] == 1, r["function"] == "add", r["value"] == "[1, 5]", do: r
+
+    assert last_add["parent_id"] == 0 and last_add["seq"] > tail["seq"]
+
     assert [%{"value" => "6"}] =
-             for(r <- rows, r["kind"] == 2, r["call_id"] == top["call_id"], do: r)
+             for(r <- rows, r["kind"] == 2, r["call_id"] == last_add["call_id"], do: r)
 
     assert ["h", "t"] ==
              for(

@@ -126,7 +126,7 @@ export class RecordingIndex {
         const stats = this.statsFor(f, mod.get(i), fun.get(i), arity[i], l);
         stats.calls++;
         this.open.set(callId[i], [ts[i], seq[i], stats]);
-      } else if (k === EventKind.Return || k === EventKind.Exception) {
+      } else if (k === EventKind.Return || k === EventKind.Exception || k === EventKind.TailCall) {
         const id = callId[i];
         const started = this.open.get(id);
         if (started) {
@@ -203,8 +203,8 @@ export class RecordingIndex {
   }
 
   /**
-   * The next (dir 1) or previous (dir -1) call, return or exception of the same process after
-   * `from`; undefined at either end. A linear scan from the cursor's batch: fine for stepping.
+   * The next (dir 1) or previous (dir -1) call, return, exception or tail call of the same
+   * process after `from` (bindings are skipped); undefined at either end. A linear scan from the cursor's batch: fine for stepping.
    */
   step(from: CursorEvent, dir: 1 | -1): CursorEvent | undefined {
     let b = upperBound(this.firstSeq, from.seq) - 1;
@@ -215,7 +215,7 @@ export class RecordingIndex {
       for (let i = start; i >= 0 && i < batch.numRows; i += dir) {
         const seq = Number(seqs.get(i));
         if (dir === 1 ? seq <= from.seq : seq >= from.seq) continue;
-        if (pids.get(i) !== from.pid || (kinds.get(i) as number) > EventKind.Exception) continue;
+        if (pids.get(i) !== from.pid || (kinds.get(i) as number) === EventKind.Binding) continue;
         return this.eventAt(seq);
       }
     }

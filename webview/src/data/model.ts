@@ -24,6 +24,8 @@ export const CallFlag = {
   Returned: 1,
   /** An Exception event closed the call. */
   Raised: 2,
+  /** A TailCall event closed the call: its frame was replaced by the callee's. */
+  TailCalled: 4,
 } as const;
 
 export interface Lane {
@@ -68,6 +70,7 @@ const CALL = EventKind.Call;
 const RETURN = EventKind.Return;
 const EXCEPTION = EventKind.Exception;
 const BINDING = EventKind.Binding;
+const TAIL = EventKind.TailCall;
 
 /** Above this, call ids go into a Map instead of a dense lookup array. */
 const DENSE_CALL_ID_LIMIT = 1 << 24;
@@ -388,6 +391,36 @@ export class RecordingModel {
     return rows;
   }
 
+  /**
+   * For a call that ended by a tail call, the recorded call that took its place (the next call
+   * of the same process at the same depth, under the same caller, named as the TailCall event
+   * names its callee); -1 otherwise or when the callee was not recorded.
+   */
+  tailTargetOf(call: number): number {
+    if (!(this.callFlags[call] & CallFlag.TailCalled)) return -1;
+    const track = this.lanes[this.callLane[call]].tracks[this.callDepth[call]];
+    let k = lowerBound(track.items, track.length, this.callStart, this.callStart[call]);
+    while (k < track.length && track.items[k] !== call) k++;
+    if (k + 1 >= track.length) return -1;
+    const next = track.items[k + 1];
+    if (this.callParent[next] !== this.callParent[call] || this.callRow[next] < this.callEndRow[call]) return -1;
+    const callee = this.nameOf(this.callEndRow[call]);
+    const row = this.callRow[next];
+    const dynamic = !callee.includes(".");
+    return dynamic || callee === `${this.moduleOf(row)}.${this.functionOf(row)}/${this.arityOf(row)}` ? next : -1;
+  }
+
+  /** Where a call's result comes from: itself, or the last recorded call of its tail-call chain. */
+  resultCallOf(call: number): number {
+    let c = call;
+    for (let n = 0; n < 100_000 && this.callFlags[c] & CallFlag.TailCalled; n++) {
+      const next = this.tailTargetOf(c);
+      if (next < 0) break;
+      c = next;
+    }
+    return c;
+  }
+
   /** The call's callers, innermost first. */
   ancestorsOf(call: number): number[] {
     const out: number[] = [];
@@ -491,7 +524,7 @@ export class RecordingModel {
         continue;
       }
       this.callOf[i] = call;
-      if (kind === RETURN || kind === EXCEPTION) {
+      if (kind === RETURN || kind === EXCEPTION || kind === TAIL) {
         if (kind === EXCEPTION) {
           this.exceptionRows.push(i);
           lane.exceptions++;
@@ -499,7 +532,7 @@ export class RecordingModel {
         if (call >= 0 && this.callEndRow[call] < 0) {
           this.callEndRow[call] = i;
           this.callEnd[call] = t;
-          this.callFlags[call] = kind === EXCEPTION ? CallFlag.Raised : CallFlag.Returned;
+          this.callFlags[call] = kind === EXCEPTION ? CallFlag.Raised : kind === TAIL ? CallFlag.TailCalled : CallFlag.Returned;
         }
       } else if (kind === BINDING) {
         this.bindingCount++;

@@ -33,6 +33,7 @@ export const Details = memo(function Details({ model, call, onReveal, onSelect }
   const endRow = model.callEndRow[call];
   const flags = model.callFlags[call];
   const raised = (flags & CallFlag.Raised) !== 0;
+  const tail = (flags & CallFlag.TailCalled) !== 0;
   const file = model.fileOf(row);
   const line = model.lineOf(row);
   const bindings = model.bindingsOf(call);
@@ -71,7 +72,8 @@ export const Details = memo(function Details({ model, call, onReveal, onSelect }
         <h3>Arguments</h3>
         <ValueText text={model.valueOf(row)} />
       </section>
-      {endRow >= 0 && (
+      {tail && <TailCall model={model} call={call} onSelect={onSelect} />}
+      {endRow >= 0 && !tail && (
         <section className="es-section" data-testid={raised ? "details-exception" : "details-return"}>
           <h3>{raised ? "Raised" : "Returned"}</h3>
           <ValueText text={model.valueOf(endRow)} className={raised ? "es-exception" : undefined} />
@@ -113,8 +115,43 @@ export const Details = memo(function Details({ model, call, onReveal, onSelect }
   );
 });
 
+/** A call that ended by a tail call: the callee it handed over to, and what the chain produced. */
+function TailCall({ model, call, onSelect }: { model: RecordingModel; call: number; onSelect: (call: number) => void }) {
+  const endRow = model.callEndRow[call];
+  const next = model.tailTargetOf(call);
+  const last = model.resultCallOf(call);
+  const lastEnd = model.callEndRow[last];
+  const lastRaised = (model.callFlags[last] & CallFlag.Raised) !== 0;
+  return (
+    <section className="es-section" data-testid="details-tail">
+      <h3>Tail call</h3>
+      <p>
+        Handed over to <span className="es-var">{model.nameOf(endRow)}</span>
+        {next >= 0 ? (
+          <>
+            {" "}
+            <button className="es-link" onClick={() => onSelect(next)}>
+              (next call)
+            </button>
+          </>
+        ) : (
+          <span className="es-muted"> (not recorded)</span>
+        )}
+      </p>
+      <ValueText text={model.valueOf(endRow)} />
+      {last !== call && lastEnd >= 0 && !(model.callFlags[last] & CallFlag.TailCalled) && (
+        <>
+          <h3>{lastRaised ? "Raised (at the end of the tail calls)" : "Returned (at the end of the tail calls)"}</h3>
+          <ValueText text={model.valueOf(lastEnd)} className={lastRaised ? "es-exception" : undefined} />
+        </>
+      )}
+    </section>
+  );
+}
+
 function Outcome({ flags }: { flags: number }) {
   if (flags & CallFlag.Raised) return <span className="es-outcome es-raised">raised</span>;
+  if (flags & CallFlag.TailCalled) return <span className="es-outcome es-ok">tail call</span>;
   if (flags & CallFlag.Returned) return <span className="es-outcome es-ok">returned</span>;
   return <span className="es-outcome es-open">running</span>;
 }

@@ -1,6 +1,6 @@
 defmodule ElixirScope.Agent.Events do
   @moduledoc false
-  # Turns raw hot-path events into rows of the event table (schema version 1, see
+  # Turns raw hot-path events into rows of the event table (schema version 2, see
   # `protocol/SCHEMA.md`): resolves sites, rebases seq/ids/timestamps to the session start and
   # formats values. Runs in the collector.
 
@@ -29,10 +29,13 @@ defmodule ElixirScope.Agent.Events do
   @return 2
   @exception 3
   @binding 4
+  @tail 5
 
   def schema, do: @schema
   def seq_step, do: @seq_step
-  def kinds, do: %{call: @call, return: @return, exception: @exception, binding: @binding}
+
+  def kinds,
+    do: %{call: @call, return: @return, exception: @exception, binding: @binding, tail: @tail}
 
   @doc "Registers instrumentation sites: `[{site, {module, function, arity, line, file, name}}]`."
   def register_sites(sites), do: :ets.insert(Store.sites_table(), sites)
@@ -49,11 +52,14 @@ defmodule ElixirScope.Agent.Events do
 
   @doc """
   Converts one raw event of process `pid` into rows (a CALL carrying head variables gives one
-  BINDING row per variable after it). Returns `{rows, ctx}` (ctx caches sites and pids).
+  BINDING row per variable after it; a BINDING event carries a list, one row per variable). Returns `{rows, ctx}` (ctx caches sites and pids).
 
   Row `seq`s are the session-relative capture order times #{@seq_step}: a CALL at `s` and its
   bindings at `s + 1`, `s + 2`, … so they stay strictly increasing and unique.
   """
+  def to_rows({@binding, seq, ts, site, cid, parent, values}, pid, ctx),
+    do: binding_rows(values, 0, seq, ts, site, cid, parent, pid, ctx)
+
   def to_rows({kind, seq, ts, site, cid, parent, value}, pid, ctx) do
     {row, ctx} = row(kind, seq, ts, site, cid, parent, value, 0, pid, ctx)
     {[row], ctx}
@@ -61,16 +67,21 @@ defmodule ElixirScope.Agent.Events do
 
   def to_rows({@call, seq, ts, site, cid, parent, args, bindings}, pid, ctx) do
     {call, ctx} = row(@call, seq, ts, site, cid, parent, args, 0, pid, ctx)
+    {rows, ctx} = binding_rows(bindings, 1, seq, ts, site, cid, parent, pid, ctx)
+    {[call | rows], ctx}
+  end
 
+  # One BINDING row per value, the i-th at `seq` and site offset `first + i`.
+  defp binding_rows(values, first, seq, ts, site, cid, parent, pid, ctx) do
     {rows, {ctx, _}} =
-      bindings
+      values
       |> binding_values()
-      |> Enum.map_reduce({ctx, 1}, fn value, {ctx, i} ->
+      |> Enum.map_reduce({ctx, first}, fn value, {ctx, i} ->
         {row, ctx} = row(@binding, seq, ts, site + i, cid, parent, value, i, pid, ctx)
         {row, {ctx, i + 1}}
       end)
 
-    {[call | rows], ctx}
+    {rows, ctx}
   end
 
   # Pruned on the hot path: the list itself may have been cut.
@@ -113,7 +124,7 @@ defmodule ElixirScope.Agent.Events do
         info =
           case :ets.lookup(Store.sites_table(), site) do
             [{_, {mod, fun, arity, line, file, name}}] ->
-              {inspect(mod), Atom.to_string(fun), arity, line, file, name || ""}
+              {inspect(mod), to_string(fun), arity, line, file, name || ""}
 
             [] ->
               {"", "", 0, 0, "", ""}

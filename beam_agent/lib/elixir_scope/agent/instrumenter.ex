@@ -23,6 +23,9 @@ defmodule ElixirScope.Agent.Instrumenter do
   """
   def instrument(modules, lib_dir, first_site \\ 1, opts \\ []) do
     root = Path.expand("../../..", lib_dir)
+    # Calls in tail position into any of these stay tail calls (see `Rewriter`).
+    names = for p <- modules, n = plan_name(p), is_binary(n), do: "Elixir." <> n
+    opts = Keyword.put(opts, :modules, names)
 
     Enum.reduce(modules, {[], [], first_site}, fn plan, {done, skipped, site} ->
       name = plan_name(plan)
@@ -184,7 +187,8 @@ defmodule ElixirScope.Agent.Instrumenter do
 
     Rewriter.rewrite(
       info.forms,
-      [file: info.source, select: select, first_site: site] ++ Keyword.take(opts, [:bindings])
+      [file: info.source, select: select, first_site: site] ++
+        Keyword.take(opts, [:bindings, :modules])
     )
   end
 

@@ -39,6 +39,8 @@ defmodule ElixirScope.Agent.Runtime do
   @call 1
   @return 2
   @exception 3
+  @binding 4
+  @tail 5
 
   @on Store.index(:on)
   @pending Store.index(:pending)
@@ -120,22 +122,69 @@ defmodule ElixirScope.Agent.Runtime do
 
   @doc "Leaving a clause normally: records RETURN, pops the stack and returns `value`."
   def return(site, cid, value) do
+    close(@return, site, cid, value, true)
+    value
+  end
+
+  @doc """
+  Leaving a clause by a call in tail position (the call is made right after, in the caller's
+  frame): records TAIL_CALL (value = the callee's `args`) and pops the stack, so the callee's
+  CALL gets this call's parent. `tail_out/3` is for a callee that may not be instrumented:
+  when this was the outermost call, the buffer is written out as at a RETURN.
+  """
+  def tail(site, cid, args), do: close(@tail, site, cid, args, false)
+  def tail_out(site, cid, args), do: close(@tail, site, cid, args, true)
+
+  # Records the event that ends call `cid` and pops it; writes the buffer out when it is full,
+  # or when `top_flush?` and this was the process's outermost recorded call.
+  defp close(kind, site, cid, value, top_flush?) do
     {stack, n, words, evs} = open(:erlang.get(@state))
     seq = :erlang.unique_integer([:monotonic])
     ts = :os.perf_counter()
     rest = pop(stack, cid)
     {v, w} = bound(value)
-    evs = [{@return, seq, ts, site, cid, parent(rest), v} | evs]
+    evs = [{kind, seq, ts, site, cid, parent(rest), v} | evs]
     n = n + 1
 
-    if rest == [] or n >= @chunk do
+    if (top_flush? and rest == []) or n >= @chunk do
       write(evs, n, words + w)
       :erlang.put(@state, {rest, 0, 0, []})
     else
       :erlang.put(@state, {rest, n, words + w, evs})
     end
 
-    value
+    :ok
+  end
+
+  @doc """
+  Variables bound inside a call's body (by `=`, a `case`/`receive` clause, a comprehension):
+  one BINDING event of the innermost open call carrying their `values`, which the collector
+  turns into one row per variable (sites `site`, `site + 1`, …). Outside any recorded call
+  (the process dictionary was erased) nothing is recorded.
+  """
+  def bind(site, values) do
+    case :erlang.get(@state) do
+      {[_ | _], _, _, _} = state ->
+        {[cid | rest] = stack, n, words, evs} = open(state)
+        seq = :erlang.unique_integer([:monotonic])
+        ts = :os.perf_counter()
+        {b, w} = bound_each(values)
+        w = w + @event_words
+        evs = [{@binding, seq, ts, site, cid, parent(rest), b} | evs]
+        n = n + length(values)
+
+        if n >= @chunk do
+          write(evs, n, words + w)
+          :erlang.put(@state, {stack, 0, 0, []})
+        else
+          :erlang.put(@state, {stack, n, words + w, evs})
+        end
+
+      _ ->
+        :ok
+    end
+
+    :ok
   end
 
   @doc """
