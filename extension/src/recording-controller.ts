@@ -236,6 +236,7 @@ export class RecordingController implements vscode.Disposable {
       ringCapBytes: settings.memoryCapMB * 1024 * 1024,
       spillPath: await this.spillPath(),
       values: settings.values,
+      sampling: settings.sampling,
       env,
       onOutput: (text) => this.output.append(text),
       onLog: (log) => this.output.appendLine(`[agent ${log.level}] ${log.message}`),
@@ -250,7 +251,8 @@ export class RecordingController implements vscode.Disposable {
         if (now - rate.at < 500) return;
         const perS = Math.round(((session.events - rate.events) * 1000) / (now - rate.at));
         Object.assign(rate, { at: now, events: session.events });
-        this.status.text = `$(record) ElixirScope: recording · ${session.events} events (${perS}/s) · ${session.dropped} dropped`;
+        const sampled = session.sampled > 0 ? ` · ${session.sampled} calls sampled out` : "";
+        this.status.text = `$(record) ElixirScope: recording · ${session.events} events (${perS}/s) · ${session.dropped} dropped${sampled}`;
       },
     });
     this.session = session;

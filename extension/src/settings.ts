@@ -12,6 +12,8 @@ export interface Settings {
   connectTimeoutSeconds: number;
   memoryCapMB: number;
   values: InstrumentationPlan["values"];
+  /** "adaptive": the agent samples the hottest functions when it falls behind; "off": it drops. */
+  sampling: NonNullable<InstrumentationPlan["sampling"]>;
   /** Module name patterns (`*` = any run of characters) to record only / never. */
   includeModules: string[];
   excludeModules: string[];
@@ -32,6 +34,7 @@ export function readSettings(get: Get): Settings {
       max_items: number(get, "values.maxItems", 25, 1, 100_000),
       max_depth: number(get, "values.maxDepth", 6, 1, 100),
     },
+    sampling: oneOf(get, "sampling", ["adaptive", "off"] as const, "adaptive"),
     includeModules: patterns(get, "includeModules"),
     excludeModules: patterns(get, "excludeModules"),
   };
@@ -64,6 +67,14 @@ function nonEmptyString(get: Get, key: string, fallback: string): string {
   const v = string(get, key, fallback).trim();
   if (v === "") fail(key, "must not be empty (for example \"mix test\")");
   return v;
+}
+
+function oneOf<T extends string>(get: Get, key: string, allowed: readonly T[], fallback: T): T {
+  const v = get(key) ?? fallback;
+  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+    fail(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, not ${JSON.stringify(v)}`);
+  }
+  return v as T;
 }
 
 function number(get: Get, key: string, fallback: number, min: number, max: number): number {

@@ -97,4 +97,8 @@ export interface RecordingHeader {
   dropped: number;
   /** Events in the recording. */
   events: number;
+  /** Calls not recorded because the agent was sampling their function (absent in older files). */
+  sampled?: number;
+  /** Which functions were sampled: calls skipped and the last rate (1 = sampling had ended). */
+  sampledFunctions?: { function: string; skipped: number; keep_one_in: number }[];
 }

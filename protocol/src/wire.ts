@@ -71,6 +71,8 @@ export interface InstrumentationPlan {
   lib_dir: string;
   /** Bounds for captured values. */
   values: { max_chars: number; max_items: number; max_depth: number };
+  /** Overload protection: sample the hottest functions when behind (default), or only drop. */
+  sampling?: "adaptive" | "off";
 }
 
 export interface Ready {
@@ -86,6 +88,10 @@ export interface Log {
 export interface Stats {
   events: number;
   dropped: number;
+  /** Calls not recorded because their function was being sampled (the agent fell behind). */
+  sampled?: number;
+  /** Per sampled function: calls skipped so far and the current rate (1 = sampling ended). */
+  sampled_functions?: { function: string; skipped: number; keep_one_in: number }[];
 }
 
 export interface Bye {

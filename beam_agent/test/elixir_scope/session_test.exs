@@ -31,8 +31,9 @@ defmodule ElixirScope.Agent.SessionTest do
     %{fix: fix}
   end
 
-  defp plan(fix, values \\ %{max_chars: 120, max_items: 10, max_depth: 4}) do
+  defp plan(fix, values \\ %{max_chars: 120, max_items: 10, max_depth: 4}, sampling \\ "adaptive") do
     %{
+      sampling: sampling,
       modules: [
         %{module: "ESFix.E2E", functions: nil, reason: "test"},
         %{module: "ESFix.NotCompiled", functions: nil, reason: "test"}
@@ -42,10 +43,10 @@ defmodule ElixirScope.Agent.SessionTest do
     }
   end
 
-  defp start_session(fix, secret \\ "s3cret") do
+  defp start_session(fix, secret \\ "s3cret", plan \\ nil) do
     {l, port} = FakeRecorder.listen()
     task = Task.async(fn -> Agent.start(port: port, secret: secret) end)
-    {sock, hello, ready} = FakeRecorder.handshake(l, plan(fix))
+    {sock, hello, ready} = FakeRecorder.handshake(l, plan || plan(fix))
     assert {:ok, _} = Task.await(task)
     :gen_tcp.close(l)
     {sock, hello, ready}
@@ -136,7 +137,9 @@ defmodule ElixirScope.Agent.SessionTest do
     cap = Store.cap(ref)
     Store.set_cap(ref, 2_000)
     on_exit(fn -> Store.set_cap(ref, cap) end)
-    {sock, _hello, _ready} = start_session(fix)
+    # Sampling off: only dropping (see the next test for sampling).
+    plan = plan(fix, %{max_chars: 120, max_items: 10, max_depth: 4}, "off")
+    {sock, _hello, _ready} = start_session(fix, "s3cret", plan)
     assert ESFix.E2E.sum(Enum.to_list(1..2_000)) == 2_001_000
     Agent.finish("done")
     got = FakeRecorder.collect(sock)
@@ -146,6 +149,45 @@ defmodule ElixirScope.Agent.SessionTest do
 
     # sum/1: 2,001 calls and returns, 4,000 bindings (h, t); add/2: 2,000 calls and returns, 4,000 bindings.
     assert events + dropped == 16_002
+  end
+
+  test "falling behind: the hottest function is sampled, counted per function in STATS", %{
+    fix: fix
+  } do
+    ref = Store.atomics()
+    cap = Store.cap(ref)
+    Store.set_cap(ref, 20_000)
+    on_exit(fn -> Store.set_cap(ref, cap) end)
+    {sock, _hello, _ready} = start_session(fix)
+    # The recorder reads all along, as the extension does.
+    reader = Task.async(fn -> FakeRecorder.collect(sock) end)
+    # Calls add/2 until the collector starts sampling it (at most 20M calls).
+    calls = hammer(0)
+    assert calls < 20_000_000, "sampling never started"
+    # A raise is never sampled away.
+    assert_raise ArgumentError, fn -> ESFix.E2E.crash("still recorded") end
+    Agent.finish("done")
+    got = Task.await(reader, 60_000)
+    assert [%{"sampled" => sampled, "sampled_functions" => per_fn} | _] = Enum.reverse(got.stats)
+
+    assert [%{"function" => "ESFix.E2E.add/2", "skipped" => ^sampled, "keep_one_in" => n}] =
+             per_fn
+
+    assert sampled > 0 and n >= 4
+    adds = Enum.count(got.events, &(&1["kind"] == 1 and &1["function"] == "add"))
+    assert adds + sampled <= calls and adds > 0
+    assert Enum.any?(got.events, &(&1["kind"] == 3 and &1["value"] =~ "still recorded"))
+  end
+
+  defp hammer(calls) do
+    if calls >= 20_000_000 or :persistent_term.get(ElixirScope.Agent.Overload.key(), nil) != nil do
+      # A few more rounds while sampled, so some calls are skipped.
+      for _ <- 1..10_000, do: ESFix.E2E.add(1, 1)
+      calls + 10_000
+    else
+      for _ <- 1..10_000, do: ESFix.E2E.add(1, 1)
+      hammer(calls + 10_000)
+    end
   end
 
   test "STOP: restores the original code, flushes, STATS, BYE, closes", %{fix: fix} do

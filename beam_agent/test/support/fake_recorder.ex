@@ -48,9 +48,10 @@ defmodule ElixirScope.Agent.FakeRecorder do
   def collect(sock, acc \\ %{events: [], stats: [], logs: [], bye: nil, frames: []}) do
     case recv(sock) do
       {:events, read} ->
+        # Newest batch first; put in order once at the end.
         collect(sock, %{
           acc
-          | events: acc.events ++ ArrowReader.rows(read),
+          | events: [ArrowReader.rows(read) | acc.events],
             frames: [:events | acc.frames]
         })
 
@@ -64,7 +65,11 @@ defmodule ElixirScope.Agent.FakeRecorder do
         collect(sock, %{acc | bye: bye, frames: [:bye | acc.frames]})
 
       {:error, :closed} ->
-        %{acc | frames: Enum.reverse(acc.frames)}
+        %{
+          acc
+          | frames: Enum.reverse(acc.frames),
+            events: acc.events |> Enum.reverse() |> Enum.concat()
+        }
     end
   end
 

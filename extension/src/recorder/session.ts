@@ -43,6 +43,8 @@ export interface RecordOptions {
   /** Where batches beyond the cap spill (nothing is lost); without it they are dropped and counted. */
   spillPath?: string;
   values?: InstrumentationPlan["values"];
+  /** Overload protection in the agent (default "adaptive"). */
+  sampling?: InstrumentationPlan["sampling"];
   /** Extra environment for the recorded program. */
   env?: NodeJS.ProcessEnv;
   /** Skip `mix compile` before the run (the caller compiled already). */
@@ -104,6 +106,7 @@ export class RecordingSession {
       modules: opts.modules,
       lib_dir: join(opts.cwd, "_build", mixEnv, "lib"),
       values: opts.values ?? DEFAULT_VALUES,
+      sampling: opts.sampling ?? "adaptive",
     };
     const connected = this.acceptAgent(plan);
     const exited = this.spawnProgram(port, mixEnv);
@@ -170,6 +173,11 @@ export class RecordingSession {
     return this.stats.dropped;
   }
 
+  /** Calls the agent did not record because it was sampling their function (see Stats). */
+  get sampled(): number {
+    return this.stats.sampled ?? 0;
+  }
+
   private header(): RecordingHeader {
     return {
       schemaVersion: SCHEMA_VERSION,
@@ -179,6 +187,8 @@ export class RecordingSession {
       node: this.hello?.node ?? "",
       dropped: this.stats.dropped + this.ring.evictedEvents,
       events: this.ring.keptEvents,
+      sampled: this.stats.sampled ?? 0,
+      sampledFunctions: this.stats.sampled_functions ?? [],
     };
   }
 

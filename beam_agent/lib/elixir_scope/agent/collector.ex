@@ -10,7 +10,7 @@ defmodule ElixirScope.Agent.Collector do
 
   use GenServer
 
-  alias ElixirScope.Agent.{Arrow, Drain, Events, Instrumenter, JSON, Store, Value}
+  alias ElixirScope.Agent.{Arrow, Drain, Events, Instrumenter, JSON, Overload, Store, Value}
 
   @drain_ms 10
   @stats_ms 1_000
@@ -123,6 +123,7 @@ defmodule ElixirScope.Agent.Collector do
   def handle_info({:tcp_closed, sock}, %{session: %{socket: sock} = s} = state) do
     # The recorder went away: stop recording and take the instrumentation out again.
     disable()
+    Overload.clear()
     Instrumenter.restore(s.loaded)
 
     warn(
@@ -255,6 +256,7 @@ defmodule ElixirScope.Agent.Collector do
           values: values,
           ctx: Events.context(base, t0, values),
           drain: Drain.new(),
+          overload: Overload.new(plan["sampling"] != "off"),
           sent: 0,
           late_logged: 0,
           rows_per_frame: min(16_384, div(32 * 1024 * 1024, values.max_chars * 4 + 256))
@@ -303,7 +305,7 @@ defmodule ElixirScope.Agent.Collector do
 
   defp drain(s, final?) do
     {events, drain} = Drain.run(s.drain, final: final?)
-    s = %{s | drain: drain}
+    s = %{s | drain: drain, overload: Overload.observe(s.overload, events, Overload.store_state())}
     s = maybe_log_late(s)
     send_events(s, events)
   end
@@ -348,7 +350,26 @@ defmodule ElixirScope.Agent.Collector do
         ref -> :atomics.get(ref, Store.index(:dropped))
       end
 
-    send_frame(s.socket, @stats, JSON.encode(%{events: s.sent, dropped: dropped}))
+    sampled =
+      for {site, skipped, n} <- Overload.skipped(s.overload), skipped > 0 do
+        %{function: site_function(site), skipped: skipped, keep_one_in: n}
+      end
+
+    stats = %{
+      events: s.sent,
+      dropped: dropped,
+      sampled: Enum.reduce(sampled, 0, &(&1.skipped + &2)),
+      sampled_functions: sampled
+    }
+
+    send_frame(s.socket, @stats, JSON.encode(stats))
+  end
+
+  defp site_function(site) do
+    case :ets.lookup(Store.sites_table(), site) do
+      [{_, {mod, fun, arity, _line, _file, _name}}] -> "#{inspect(mod)}.#{fun}/#{arity}"
+      _ -> "site #{site}"
+    end
   end
 
   defp send_log(s, level, message),
@@ -367,6 +388,7 @@ defmodule ElixirScope.Agent.Collector do
 
     s = drain(s, true)
     disable()
+    Overload.clear()
     send_stats(s)
     send_frame(s.socket, @bye, JSON.encode(%{reason: reason}))
     # Shut down the sending side only after the driver's queue is written out, then close.

@@ -30,6 +30,7 @@ defmodule ElixirScope.Agent.Events do
   @exception 3
   @binding 4
   @tail 5
+  @sampled ElixirScope.Agent.Runtime.sampled_marker()
 
   def schema, do: @schema
   def seq_step, do: @seq_step
@@ -98,6 +99,7 @@ defmodule ElixirScope.Agent.Events do
     text =
       case kind do
         @exception -> Value.format_exception(value, ctx.values)
+        @call when value == @sampled -> "(arguments not recorded: this function was being sampled)"
         _ -> Value.format(value, ctx.values)
       end
 

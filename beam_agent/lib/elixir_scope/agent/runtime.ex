@@ -29,6 +29,9 @@ defmodule ElixirScope.Agent.Runtime do
   alias ElixirScope.Agent.{Prune, Store}
 
   @state :"$elixir_scope"
+  @sampling ElixirScope.Agent.Overload
+  # The arguments of a call recorded only because it raised while its site was sampled.
+  @sampled :"$elixir_scope_sampled"
   @slot :"$elixir_scope_slot"
 
   @chunk 512
@@ -55,6 +58,7 @@ defmodule ElixirScope.Agent.Runtime do
   @key Store.key()
 
   def state_key, do: @state
+  def sampled_marker, do: @sampled
 
   @doc "The calling process's stack of open call ids (innermost first)."
   def stack do
@@ -84,18 +88,47 @@ defmodule ElixirScope.Agent.Runtime do
   Entering a clause: records CALL (value = `args`) carrying the values of the clause's head
   variables (`bindings`, which the collector turns into one BINDING row each, sites
   `site + 1`, `site + 2`, …), pushes the call on the process's stack and returns its id.
+
+  When the collector is sampling this site (`ElixirScope.Agent.Overload`), a call that is not
+  to be recorded pushes `0` instead and returns `0`: its return, tail call and bindings are
+  not recorded either, its callees' parent is the nearest recorded caller, and if it raises
+  it is recorded after all (`exception/5`).
   """
   def call(site, args, bindings) do
+    case :persistent_term.get(@sampling, nil) do
+      nil ->
+        record_call(site, args, bindings)
+
+      table ->
+        case table do
+          %{^site => {ref, slot, n}} ->
+            if rem(:atomics.add_get(ref, slot, 1), n) == 0 do
+              record_call(site, args, bindings)
+            else
+              :atomics.add(ref, slot + 1, 1)
+              skip_call()
+            end
+
+          _ ->
+            record_call(site, args, bindings)
+        end
+    end
+  end
+
+  defp skip_call do
+    case :erlang.get(@state) do
+      {stack, n, words, evs} -> :erlang.put(@state, {[0 | stack], n, words, evs})
+      _ -> :erlang.put(@state, {[0], 0, 0, []})
+    end
+
+    0
+  end
+
+  defp record_call(site, args, bindings) do
     {stack, n, words, evs} = open(:erlang.get(@state))
     seq = :erlang.unique_integer([:monotonic])
     ts = :os.perf_counter()
-
-    parent =
-      case stack do
-        [p | _] -> p
-        _ -> 0
-      end
-
+    parent = parent(stack)
     {v, w} = bound(args)
 
     {evs, n, words} =
@@ -137,6 +170,25 @@ defmodule ElixirScope.Agent.Runtime do
 
   # Records the event that ends call `cid` and pops it; writes the buffer out when it is full,
   # or when `top_flush?` and this was the process's outermost recorded call.
+  defp close(_kind, _site, 0, _value, _top_flush?) do
+    case :erlang.get(@state) do
+      {stack, n, words, evs} ->
+        rest = pop(stack, 0)
+
+        if rest == [] and n > 0 do
+          write(evs, n, words)
+          :erlang.put(@state, {rest, 0, 0, []})
+        else
+          :erlang.put(@state, {rest, n, words, evs})
+        end
+
+      _ ->
+        :ok
+    end
+
+    :ok
+  end
+
   defp close(kind, site, cid, value, top_flush?) do
     {stack, n, words, evs} = open(:erlang.get(@state))
     seq = :erlang.unique_integer([:monotonic])
@@ -164,6 +216,10 @@ defmodule ElixirScope.Agent.Runtime do
   """
   def bind(site, values) do
     case :erlang.get(@state) do
+      # Inside a call that is not recorded (sampled out): neither are its bindings.
+      {[0 | _], _, _, _} ->
+        :ok
+
       {[_ | _], _, _, _} = state ->
         {[cid | rest] = stack, n, words, evs} = open(state)
         seq = :erlang.unique_integer([:monotonic])
@@ -194,15 +250,27 @@ defmodule ElixirScope.Agent.Runtime do
   def exception(site, cid, class, reason, stacktrace) do
     try do
       {stack, n, words, evs} = open(:erlang.get(@state))
+      rest = pop(stack, cid)
+
+      # A sampled-out call that raises is recorded after all, its arguments unknown.
+      {cid, evs, n} =
+        case cid do
+          0 ->
+            c = :erlang.unique_integer([:monotonic])
+            {c, [{@call, c, :os.perf_counter(), site, c, parent(rest), @sampled} | evs], n + 1}
+
+          _ ->
+            {cid, evs, n}
+        end
+
       seq = :erlang.unique_integer([:monotonic])
       ts = :os.perf_counter()
-      rest = pop(stack, cid)
       # The banner is formatted by the collector; it only needs the innermost frame.
       {v, w} = bound({class, reason, Enum.take(stacktrace, 1)})
       evs = [{@exception, seq, ts, site, cid, parent(rest), v} | evs]
       # Always written out: the process may be about to die of it, or be killed later while
       # it waits; exceptions are rare enough for the ETS write not to matter.
-      write(evs, n + 1, words + w)
+      write(evs, n + 1, words + w, true)
       :erlang.put(@state, {rest, 0, 0, []})
     catch
       _, _ -> :ok
@@ -241,6 +309,8 @@ defmodule ElixirScope.Agent.Runtime do
     end
   end
 
+  # The innermost recorded call (sampled-out calls sit on the stack as 0).
+  defp parent([0 | rest]), do: parent(rest)
   defp parent([p | _]), do: p
   defp parent(_), do: 0
 
@@ -330,14 +400,19 @@ defmodule ElixirScope.Agent.Runtime do
     _, _ -> nil
   end
 
-  defp write(evs, n, words) do
+  # `reserve?`: a buffer ending in an exception may use a reserve of a tenth of the cap beyond
+  # it, so that a crash is kept while ordinary events are being dropped.
+  defp write(evs, n, words, reserve? \\ false) do
     case :persistent_term.get(@key, nil) do
       nil ->
         :ok
 
       ref ->
         if :atomics.get(ref, @on) == 1 do
-          if :atomics.add_get(ref, @pending, words) <= :atomics.get(ref, @cap) do
+          cap = :atomics.get(ref, @cap)
+          limit = if reserve?, do: cap + div(cap, 10), else: cap
+
+          if :atomics.add_get(ref, @pending, words) <= limit do
             try do
               :ets.insert(@events, {:erlang.unique_integer([:monotonic]), self(), words, n, evs})
             catch
