@@ -6,6 +6,8 @@ defmodule ElixirScope.Agent.Instrumenter do
   # hot-loads it under the original .beam path (so `:code.which/1`, `Code.fetch_docs/1` and a
   # no-op `mix compile` keep working). `restore/1` loads the original binaries back.
 
+  import Bitwise
+
   alias ElixirScope.Agent.{Events, Rewriter}
 
   # Functions that `use GenServer`, `defexception` & co. inject are marked in the Elixir debug
@@ -31,6 +33,7 @@ defmodule ElixirScope.Agent.Instrumenter do
       name = plan_name(plan)
 
       case instrument_one(name, plan_functions(plan), lib_dir, root, site, opts) do
+        {:ok, loaded, nil} -> {[loaded | done], skipped, site}
         {:ok, loaded, next} -> {[loaded | done], skipped, next}
         {:skip, reason} -> {done, [{name, reason} | skipped], site}
       end
@@ -40,7 +43,9 @@ defmodule ElixirScope.Agent.Instrumenter do
 
   @doc "Loads the original code of instrumented modules back. Returns the modules not restored."
   def restore(loaded) do
+    # Modules instrumented at build time (no original kept) stay as they are.
     for %Loaded{module: mod, path: path, original: bin, name: name} <- loaded,
+        bin != nil,
         load(mod, path, bin) != :ok,
         do: name
   end
@@ -48,6 +53,7 @@ defmodule ElixirScope.Agent.Instrumenter do
   @doc "Instruments one .beam file (used directly by tests). Same result shape as above."
   def instrument_file(path, name, functions, root, site, opts \\ []) do
     with {:ok, info} <- read_beam(path),
+         :ok <- prebuilt(info, name, path),
          :ok <- check_module(info, root),
          {forms, fns, sites, next} <- rewrite(info, functions, site, opts),
          :ok <- nonempty(fns),
@@ -63,6 +69,74 @@ defmodule ElixirScope.Agent.Instrumenter do
          original: info.binary,
          functions: fns
        }, next}
+    end
+  end
+
+  @doc """
+  Rewrites one .beam file for build-time instrumentation (`mix compile.elixir_scope`): the
+  result also exports `__elixir_scope_sites__/0` (its site table, numbered from a base derived
+  from the module name so that modules never share sites), which recording sessions register
+  instead of instrumenting the module again. Returns `{:ok, module, binary}` or
+  `{:skip, reason}` (`"already instrumented"` for a file this function wrote).
+  """
+  def rewrite_beam(path, root, opts \\ []) do
+    with {:ok, info} <- read_beam(path),
+         :ok <-
+           if(info.built?,
+             do: {:skip, "already instrumented"},
+             else: :ok
+           ),
+         :ok <- check_module(info, root),
+         {forms, fns, sites, _next} <-
+           rewrite(info, :all, build_site_base(info.module), opts),
+         :ok <- nonempty(fns),
+         {:ok, bin} <- compile(info, add_sites_function(forms, sites)) do
+      {:ok, info.module, bin}
+    end
+  end
+
+  defp build_site_base(module), do: (:erlang.phash2(module, (1 <<< 20) - 1) + 1) <<< 20
+
+  defp add_sites_function(forms, sites) do
+    a = :erl_anno.set_generated(true, :erl_anno.new(0))
+
+    fun =
+      {:function, a, :__elixir_scope_sites__, 0,
+       [{:clause, a, [], [], [:erl_parse.abstract(sites)]}]}
+
+    # Exported from the first export attribute; defined before the final eof form.
+    {before, [last]} = Enum.split(forms, -1)
+
+    {before, _} =
+      Enum.map_reduce(before, false, fn
+        {:attribute, anno, :export, list}, false ->
+          {{:attribute, anno, :export, [{:__elixir_scope_sites__, 0} | list]}, true}
+
+        form, done ->
+          {form, done}
+      end)
+
+    before ++ [fun, last]
+  end
+
+  # A module instrumented at build time: its sites are registered and it is left as it is.
+  defp prebuilt(info, name, path) do
+    if info.built? do
+      {:module, mod} = :code.ensure_loaded(info.module)
+      sites = mod.__elixir_scope_sites__()
+      Events.register_sites(sites)
+
+      fns =
+        sites
+        |> Enum.flat_map(fn
+          {_, {_, f, a, _, _, nil}} when is_atom(f) -> [{f, a}]
+          _ -> []
+        end)
+        |> Enum.uniq()
+
+      {:ok, %Loaded{module: mod, name: name, path: path, original: nil, functions: fns}, nil}
+    else
+      :ok
     end
   end
 
@@ -96,10 +170,13 @@ defmodule ElixirScope.Agent.Instrumenter do
   defp read_beam(path) do
     with {:ok, binary} <- File.read(path),
          {:ok, {module, chunks}} <-
-           :beam_lib.chunks(binary, [:abstract_code, :compile_info, :attributes]),
+           :beam_lib.chunks(binary, [:abstract_code, :compile_info, :attributes, :exports]),
          {:abstract_code, {:raw_abstract_v1, forms}} <- List.keyfind(chunks, :abstract_code, 0) do
       {:compile_info, cinfo} = List.keyfind(chunks, :compile_info, 0)
       {:attributes, attrs} = List.keyfind(chunks, :attributes, 0)
+      # The real exports: the abstract code comes from the Elixir debug info, which still
+      # describes the original module after build-time instrumentation.
+      {:exports, exports} = List.keyfind(chunks, :exports, 0)
 
       {:ok,
        %{
@@ -108,6 +185,7 @@ defmodule ElixirScope.Agent.Instrumenter do
          forms: forms,
          source: cinfo |> Keyword.get(:source, ~c"") |> List.to_string(),
          attributes: attrs,
+         built?: {:__elixir_scope_sites__, 0} in exports,
          debug_info: elixir_debug_info(binary, module),
          extra: extra_chunks(binary)
        }}
