@@ -2,6 +2,7 @@
 import * as vscode from "vscode";
 import { percentile } from "./recorder/recording-index";
 import { formatDuration } from "./format";
+import { functionLabel } from "../../protocol/src/events";
 import type { RecordingController } from "./recording-controller";
 
 export class RecordedFunctionLenses implements vscode.CodeLensProvider, vscode.Disposable {
@@ -27,7 +28,7 @@ export class RecordedFunctionLenses implements vscode.CodeLensProvider, vscode.D
         if (s.raised > 0) parts.push(`${s.raised} raised`);
         return new vscode.CodeLens(doc.lineAt(s.line - 1).range, {
           title: `ElixirScope: ${parts.join(" · ")}`,
-          tooltip: `Show the slowest recorded call of ${s.module}.${s.function}/${s.arity} in the timeline`,
+          tooltip: `Show the slowest recorded call of ${functionLabel(s.module, s.function, s.arity)} in the timeline`,
           command: "elixirScope.showEvent",
           arguments: [s.slowestSeq],
         });

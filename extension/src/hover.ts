@@ -2,6 +2,7 @@
 import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_ENCLOSING_FUNCTION, type EnclosingFunction, type GetEnclosingFunctionParams } from "../../protocol/src/lsp";
+import { functionLabel } from "../../protocol/src/events";
 import type { BindingRecord } from "./recorder/recording-index";
 import { formatDuration } from "./format";
 import type { RecordingController } from "./recording-controller";
@@ -36,7 +37,7 @@ function render(name: string, history: BindingRecord[]): vscode.MarkdownString {
   md.appendMarkdown(`**${name}** — ${history.length} value${history.length === 1 ? "" : "s"} recorded (newest first)\n\n`);
   for (const b of history.slice(0, SHOWN)) {
     md.appendCodeblock(`${name} = ${b.value}`, "elixir");
-    md.appendText(`${formatDuration(b.ts)} · ${b.pid} · ${b.module}.${b.function}/${b.arity} · line ${b.line}\n`);
+    md.appendText(`${formatDuration(b.ts)} · ${b.pid} · ${functionLabel(b.module, b.function, b.arity)} · line ${b.line}\n`);
   }
   if (history.length > SHOWN) md.appendText(`… and ${history.length - SHOWN} older values`);
   return md;

@@ -62,6 +62,21 @@ export const COLUMNS = [
 
 export type ColumnName = (typeof COLUMNS)[number]["name"];
 
+/** Prefix of the `function` column for anonymous functions: "fn in run/2" (created in run/2). */
+export const FN_PREFIX = "fn in ";
+
+/** "add/2"; an anonymous function: "fn/1 in run/2". */
+export function shortFunctionLabel(fn: string, arity: number): string {
+  return fn.startsWith(FN_PREFIX) ? `fn/${arity} in ${fn.slice(FN_PREFIX.length)}` : `${fn}/${arity}`;
+}
+
+/** As Elixir names functions: "Sample.Math.add/2", "anonymous fn/1 in Sample.Math.run/2". */
+export function functionLabel(module: string, fn: string, arity: number): string {
+  return fn.startsWith(FN_PREFIX)
+    ? `anonymous fn/${arity} in ${module}.${fn.slice(FN_PREFIX.length)}`
+    : `${module}.${fn}/${arity}`;
+}
+
 /** One event as a plain object (int64 columns as numbers), for tests, tools and small reads. */
 export interface EventRow {
   seq: number;

@@ -109,3 +109,29 @@ test("parameters are recorded as named bindings", () => {
   const amount = all.filter((r) => r.kind === EventKind.Binding && r.function === "deposit" && r.name === "amount");
   assert.ok(amount.some((b) => b.value === "100"));
 });
+
+test("a receive loop's tail call is recorded as such: each worker iteration replaces the last", () => {
+  const workers = calls("Sample.Pipeline.worker");
+  // Per worker process: one call per message (2 jobs + :stop), all at the top of its stack.
+  assert.equal(workers.length, 6);
+  for (const w of workers) assert.equal(w.parent_id, 0);
+  const tails = all.filter((r) => r.kind === EventKind.TailCall && r.function === "worker");
+  assert.equal(tails.length, 4);
+  for (const t of tails) assert.equal(t.name, "Sample.Pipeline.worker/0");
+  const stops = workers.filter((w) => endOf(w)?.kind === EventKind.Return);
+  assert.deepEqual(stops.map((w) => endOf(w).value), [":ok", ":ok"]);
+});
+
+test("bindings inside bodies: the fn in run/2 records its clause and match variables", () => {
+  const inFn = all.filter((r) => r.kind === EventKind.Binding && r.function === "fn in run/2" && r.module === "Sample.Pipeline");
+  const names = new Set(inFn.map((b) => b.name));
+  for (const n of ["n", "i", "worker", "ref"]) assert.ok(names.has(n), `binding ${n} in the fn`);
+  const fnCalls = calls("Sample.Pipeline.fn in run/2");
+  const run = calls("Sample.Pipeline.run")[0];
+  // Every fn created in run/2 (the job fn, `&send(&1, :stop)`, the `for`'s reducer) is a call under it.
+  for (const c of fnCalls) assert.equal(c.parent_id, run.call_id);
+  const jobs = fnCalls.filter((c) => c.value.startsWith("[{"));
+  assert.deepEqual(jobs.map((c) => c.value), ["[{1, 0}]", "[{2, 1}]", "[{3, 2}]", "[{4, 3}]"]);
+  const results = all.filter((r) => r.kind === EventKind.Binding && r.function === "run" && r.name === "results");
+  assert.ok(results.length > 0, "the match `results = …` in run/2");
+});

@@ -4,7 +4,7 @@
  */
 import type { RecordBatch, Table } from "apache-arrow";
 import type { Vector } from "apache-arrow";
-import { EventKind } from "../../../protocol/src/events";
+import { EventKind, FN_PREFIX } from "../../../protocol/src/events";
 import { numbers, utf8 } from "./columns";
 
 export interface BindingRecord {
@@ -234,7 +234,8 @@ export class RecordingIndex {
       (b) =>
         (q.line === undefined || b.line === q.line) &&
         (q.module === undefined || b.module === q.module) &&
-        (q.function === undefined || b.function === q.function) &&
+        // A function's own bindings and those of the fns created in it ("fn in run/2").
+        (q.function === undefined || b.function === q.function || b.function.startsWith(`${FN_PREFIX}${q.function}/`)) &&
         (q.arity === undefined || b.arity === q.arity),
     );
     return hits.reverse();

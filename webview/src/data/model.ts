@@ -11,7 +11,7 @@
  * `name` and `value` are decoded only when asked for.
  */
 import { tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
-import { COLUMNS, EventKind, HEADER_METADATA_KEY, SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
+import { COLUMNS, EventKind, functionLabel, HEADER_METADATA_KEY, SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
 import { copyIntegers, IntColumn, RecordingFormatError, stringChunk, type StringChunk } from "./arrow-columns";
 import { ensureCapacity, IntList } from "./growable";
 import { Interner } from "./interner";
@@ -313,9 +313,9 @@ export class RecordingModel {
     const c = this.chunkOf(row);
     return c.value.textAt(row - c.start);
   }
-  /** "Sample.Ledger.deposit/3" */
+  /** "Sample.Ledger.deposit/3", "anonymous fn/1 in Sample.Math.run/2" */
   labelOf(row: number): string {
-    return `${this.moduleOf(row)}.${this.functionOf(row)}/${this.arityOf(row)}`;
+    return functionLabel(this.moduleOf(row), this.functionOf(row), this.arityOf(row));
   }
 
   // ── lookups ──────────────────────────────────────────────────────────────────────────
@@ -407,7 +407,7 @@ export class RecordingModel {
     const callee = this.nameOf(this.callEndRow[call]);
     const row = this.callRow[next];
     const dynamic = !callee.includes(".");
-    return dynamic || callee === `${this.moduleOf(row)}.${this.functionOf(row)}/${this.arityOf(row)}` ? next : -1;
+    return dynamic || callee === this.labelOf(row) ? next : -1;
   }
 
   /** Where a call's result comes from: itself, or the last recorded call of its tail-call chain. */

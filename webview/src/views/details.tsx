@@ -3,7 +3,7 @@
  * bound and who called it. Every recorded string is rendered as text.
  */
 import { memo } from "react";
-import { EventKind } from "../../../protocol/src/events";
+import { EventKind, FN_PREFIX } from "../../../protocol/src/events";
 import { formatDuration, shortPath } from "../data/format";
 import { CallFlag, type RecordingModel } from "../data/model";
 import { tokenize, ValueText } from "./value-text";
@@ -43,7 +43,13 @@ export const Details = memo(function Details({ model, call, onReveal, onSelect }
       <div className="es-details-head">
         <div className="es-fn">
           <span data-testid="details-function">
-            <span className="es-mod">{model.moduleOf(row)}</span>.{model.functionOf(row)}/{model.arityOf(row)}
+            {model.functionOf(row).startsWith(FN_PREFIX) ? (
+              model.labelOf(row)
+            ) : (
+              <>
+                <span className="es-mod">{model.moduleOf(row)}</span>.{model.functionOf(row)}/{model.arityOf(row)}
+              </>
+            )}
           </span>
           <Outcome flags={flags} />
         </div>

@@ -11,6 +11,7 @@
  * +/−/0 zoom, Enter reveals the selection, Escape clears it.
  */
 import { scaleLinear } from "d3";
+import { shortFunctionLabel } from "../../../protocol/src/events";
 import { busiestWindow, CallFlag, type RecordingModel } from "../data/model";
 import { formatTick } from "../data/format";
 import { PaintBatch } from "./paint-batch";
@@ -736,8 +737,8 @@ export class TimelineView {
     const key = (m.moduleId(row) * 1_048_576 + fn) * 256 + (arity & 255);
     let l = this.labels.get(key);
     if (!l) {
-      const short = `${m.functionOf(row)}/${arity}`;
-      const full = `${m.moduleOf(row)}.${short}`;
+      const short = shortFunctionLabel(m.functionOf(row), arity);
+      const full = m.labelOf(row);
       const ctx = this.ctx;
       l = { full, short, fullW: ctx.measureText(full).width, shortW: ctx.measureText(short).width };
       if (this.labels.size > 20_000) this.labels.clear();
