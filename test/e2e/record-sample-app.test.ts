@@ -128,7 +128,7 @@ test("bindings inside bodies: the fn in run/2 records its clause and match varia
   for (const n of ["n", "i", "worker", "ref"]) assert.ok(names.has(n), `binding ${n} in the fn`);
   const fnCalls = calls("Sample.Pipeline.fn in run/2");
   const run = calls("Sample.Pipeline.run")[0];
-  // Every fn created in run/2 (the job fn, `&send(&1, :stop)`, the `for`'s reducer) is a call under it.
+  // Every fn written in run/2 (the job fn, `&send(&1, :stop)`) is a call under it; the `for` is not a fn.
   for (const c of fnCalls) assert.equal(c.parent_id, run.call_id);
   const jobs = fnCalls.filter((c) => c.value.startsWith("[{"));
   assert.deepEqual(jobs.map((c) => c.value), ["[{1, 0}]", "[{2, 1}]", "[{3, 2}]", "[{4, 3}]"]);

@@ -457,8 +457,15 @@ defmodule ElixirScope.Agent.Rewriter do
   end
 
   defp expr({:fun, a, {:clauses, clauses}}, bound, owner, state) do
-    {clauses, state} = fn_clauses(clauses, bound, owner, state)
-    {{:fun, a, {:clauses, clauses}}, bound, state}
+    if comprehension_reducer?(clauses) do
+      # Not a fn the user wrote: the body of a `for`. Its generator variables are bindings of
+      # the call running the comprehension, as for a list comprehension.
+      {clauses, _, state} = clauses(clauses, bound, owner, state)
+      {{:fun, a, {:clauses, clauses}}, bound, state}
+    else
+      {clauses, state} = fn_clauses(clauses, bound, owner, state)
+      {{:fun, a, {:clauses, clauses}}, bound, state}
+    end
   end
 
   defp expr({:named_fun, a, name, clauses}, bound, owner, state) do
@@ -514,6 +521,18 @@ defmodule ElixirScope.Agent.Rewriter do
       end)
 
     {clauses, all, state}
+  end
+
+  # Elixir compiles `for` (other than a plain list comprehension) to `Enum.reduce/3` with a
+  # fn whose last parameter, the accumulator, is a compiler temporary (`_@1`): no user-written
+  # fn can have one.
+  defp comprehension_reducer?(clauses) do
+    Enum.all?(clauses, fn {:clause, _, patterns, _, _} ->
+      case List.last(patterns) do
+        {:var, _, name} -> String.starts_with?(Atom.to_string(name), "_@")
+        _ -> false
+      end
+    end)
   end
 
   # A fn's clauses are instrumented like a function's: each invocation is a call of its own,
