@@ -20,7 +20,10 @@ export const MAX_HELLO_BYTES = 64 * 1024;
 export const FrameType = {
   /** agent → recorder, JSON `Hello`. */
   Hello: 1,
-  /** recorder → agent, JSON `InstrumentationPlan`. */
+  /**
+   * recorder → agent, JSON `InstrumentationPlan`. Sent again during the session, it changes what
+   * is recorded (modules restored / instrumented, sampling switched); the agent answers READY.
+   */
   Plan: 2,
   /** agent → recorder, JSON `Ready`: instrumentation done, program may start. */
   Ready: 3,

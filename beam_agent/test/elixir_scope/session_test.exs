@@ -190,6 +190,42 @@ defmodule ElixirScope.Agent.SessionTest do
     end
   end
 
+  test "a new PLAN during the session changes what is recorded, and answers READY", %{fix: fix} do
+    {sock, _hello, _ready} = start_session(fix)
+    assert ESFix.E2E.add(1, 1) == 2
+
+    # Nothing planned: the original code is back.
+    FakeRecorder.send_plan(sock, %{plan(fix) | modules: []})
+    {ready, early} = await_ready(sock, [])
+    assert ready == %{"instrumented" => [], "skipped" => []}
+    assert ESFix.E2E.add(2, 2) == 4
+
+    # Planned again, with sampling off: instrumented again.
+    FakeRecorder.send_plan(sock, %{plan(fix) | sampling: "off"})
+    {ready, early2} = await_ready(sock, [])
+    assert [%{"module" => "ESFix.E2E"}] = ready["instrumented"]
+    assert ESFix.E2E.add(3, 3) == 6
+    Agent.finish("done")
+    got = FakeRecorder.collect(sock)
+
+    args =
+      for r <- early ++ early2 ++ got.events,
+          r["kind"] == 1,
+          r["function"] == "add",
+          do: r["value"]
+
+    assert args == ["[1, 1]", "[3, 3]"]
+  end
+
+  # Frames until the next READY: {ready, the event rows received before it}.
+  defp await_ready(sock, rows) do
+    case FakeRecorder.recv(sock) do
+      {:ready, ready} -> {ready, rows}
+      {:events, read} -> await_ready(sock, rows ++ ElixirScope.Agent.ArrowReader.rows(read))
+      {_other, _} -> await_ready(sock, rows)
+    end
+  end
+
   test "STOP: restores the original code, flushes, STATS, BYE, closes", %{fix: fix} do
     {sock, _hello, _ready} = start_session(fix)
     assert ESFix.E2E.add(1, 2) == 3

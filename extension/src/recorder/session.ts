@@ -153,6 +153,17 @@ export class RecordingSession {
     if (this.agent && !this.agent.destroyed) this.agent.write(encodeFrame(FrameType.Stop));
   }
 
+  /**
+   * Changes what is recorded while the program runs: the agent restores modules no longer
+   * planned, instruments new ones, switches sampling, and answers READY (`onReady`). False
+   * when no agent is connected.
+   */
+  changePlan(plan: InstrumentationPlan): boolean {
+    if (!this.agent || this.agent.destroyed) return false;
+    this.agent.write(encodeFrame(FrameType.Plan, JSON.stringify(plan)));
+    return true;
+  }
+
   /** Kills the recorded program. */
   kill(): void {
     const pid = this.child?.pid;

@@ -115,6 +115,22 @@ defmodule ElixirScope.Agent.Collector do
     {:noreply, ended(state)}
   end
 
+  # A new PLAN while recording: change what is instrumented and how (see `replan/2`).
+  def handle_info({:tcp, sock, <<@plan, json::binary>>}, %{session: %{socket: sock} = s} = state) do
+    s =
+      case JSON.decode(json) do
+        {:ok, %{"modules" => modules} = plan} when is_list(modules) ->
+          replan(s, plan)
+
+        _ ->
+          send_log(s, "error", "ignored a PLAN that is not valid JSON with a module list")
+          s
+      end
+
+    :inet.setopts(sock, active: :once)
+    {:noreply, %{state | session: s}}
+  end
+
   def handle_info({:tcp, sock, _other}, %{session: %{socket: sock}} = state) do
     :inet.setopts(sock, active: :once)
     {:noreply, state}
@@ -253,6 +269,8 @@ defmodule ElixirScope.Agent.Collector do
         session = %{
           socket: sock,
           loaded: loaded,
+          plan: plan_entries(plan["modules"]),
+          lib_dir: lib_dir,
           values: values,
           ctx: Events.context(base, t0, values),
           drain: Drain.new(),
@@ -269,6 +287,47 @@ defmodule ElixirScope.Agent.Collector do
         Instrumenter.restore(loaded)
         {:error, "sending READY failed: #{inspect(reason)}"}
     end
+  end
+
+  defp plan_entries(modules) do
+    for %{"module" => name} = m <- modules, is_binary(name), into: %{}, do: {name, m}
+  end
+
+  # Applies a PLAN received during the session: modules no longer planned (or planned with
+  # other functions) get their original code back, newly planned ones are instrumented, the
+  # others are left alone; `sampling` is switched. Answers READY with the whole current set.
+  defp replan(s, plan) do
+    wanted = plan_entries(plan["modules"])
+    lib_dir = if is_binary(plan["lib_dir"]), do: plan["lib_dir"], else: s.lib_dir
+    {keep, drop} = Enum.split_with(s.loaded, &(Map.get(wanted, &1.name) == s.plan[&1.name]))
+    not_restored = Instrumenter.restore(drop)
+    kept = MapSet.new(keep, & &1.name)
+    add = for {name, m} <- wanted, not MapSet.member?(kept, name), do: m
+    {added, skipped, _} = Instrumenter.instrument(add, lib_dir, next_site())
+    loaded = keep ++ added
+    sampling? = plan["sampling"] != "off"
+    if not sampling?, do: Overload.clear()
+
+    ready = %{
+      instrumented: Enum.map(loaded, &%{module: &1.name, functions: length(&1.functions)}),
+      skipped:
+        Enum.map(skipped, fn {name, reason} -> %{module: to_string(name), reason: reason} end) ++
+          Enum.map(not_restored, &%{module: &1, reason: "original code not restored (in use)"})
+    }
+
+    send_frame(s.socket, @ready, JSON.encode(ready))
+
+    %{
+      s
+      | loaded: loaded,
+        plan: wanted,
+        lib_dir: lib_dir,
+        overload:
+          if(sampling?,
+            do: %{s.overload | enabled?: true},
+            else: Map.merge(s.overload, %{enabled?: false, rates: %{}, published: %{}})
+          )
+    }
   end
 
   defp values(%{} = v) do
@@ -305,7 +364,13 @@ defmodule ElixirScope.Agent.Collector do
 
   defp drain(s, final?) do
     {events, drain} = Drain.run(s.drain, final: final?)
-    s = %{s | drain: drain, overload: Overload.observe(s.overload, events, Overload.store_state())}
+
+    s = %{
+      s
+      | drain: drain,
+        overload: Overload.observe(s.overload, events, Overload.store_state())
+    }
+
     s = maybe_log_late(s)
     send_events(s, events)
   end
