@@ -7,6 +7,7 @@ import type { BindingRecord } from "./recorder/recording-index";
 import { formatDuration } from "./format";
 import type { RecordingController } from "./recording-controller";
 
+const SHOW_EVENT = "elixirScope.showEvent";
 const SHOWN = 12;
 
 export class VariableHistoryHover implements vscode.HoverProvider {
@@ -34,10 +35,14 @@ export class VariableHistoryHover implements vscode.HoverProvider {
 
 function render(name: string, history: BindingRecord[]): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
+  // Only the one command the links below use may run from this hover.
+  md.isTrusted = { enabledCommands: [SHOW_EVENT] };
   md.appendMarkdown(`**${name}** — ${history.length} value${history.length === 1 ? "" : "s"} recorded (newest first)\n\n`);
   for (const b of history.slice(0, SHOWN)) {
     md.appendCodeblock(`${name} = ${b.value}`, "elixir");
-    md.appendText(`${formatDuration(b.ts)} · ${b.pid} · ${functionLabel(b.module, b.function, b.arity)} · line ${b.line}\n`);
+    md.appendText(`${formatDuration(b.ts)} · ${b.pid} · ${functionLabel(b.module, b.function, b.arity)} · line ${b.line} · `);
+    const args = encodeURIComponent(JSON.stringify([b.seq]));
+    md.appendMarkdown(`[scrub here](command:${SHOW_EVENT}?${args} "Move the recording's cursor to this binding")\n\n`);
   }
   if (history.length > SHOWN) md.appendText(`… and ${history.length - SHOWN} older values`);
   return md;

@@ -251,7 +251,7 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     await waitForAfterText("def factorial(n) when n > 0", "n = 2");
   });
 
-  await run("hovering a parameter shows its recorded history", async () => {
+  await run("hovering a parameter shows its recorded history; a value's link moves the cursor there", async () => {
     const { x, y } = await textCenter("def factorial(n) when", "def factorial(".length, 1);
     await page.mouse.move(x, y - 30);
     await page.mouse.move(x, y);
@@ -260,6 +260,9 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     const text = await hover.first().innerText();
     assert.match(text, /n — 5 values recorded/);
     for (const n of [5, 4, 3, 2, 1]) assert.ok(text.includes(`n = ${n}`), `no "n = ${n}" in the hover:\n${text}`);
+    // Each value links to its moment: the newest (factorial(1)'s n) moves the shared cursor there.
+    await hover.first().locator("a", { hasText: "scrub here" }).first().click();
+    await waitForAfterText("def factorial(n) when n > 0", "n = 1");
   });
 
   await run("Choose Command and Record…: pick mix run from the quick pick; the new recording replaces the old", async () => {
