@@ -11,6 +11,7 @@ import { filterModules, readSettings, SettingsError, type Settings } from "./set
 import { delimiter } from "node:path";
 import { decodeRecording, encodeRecording } from "./recorder/recording-file";
 import { RecordingIndex, type CursorEvent } from "./recorder/recording-index";
+import { isInteractive, runInTerminal } from "./terminal-launcher";
 
 export interface Recording {
   /** Arrow IPC file bytes (the same format a saved recording has). */
@@ -76,9 +77,13 @@ export class RecordingController implements vscode.Disposable {
     if (!folder) return undefined;
     const last = this.context.workspaceState.get<string>(LAST_COMMAND_KEY);
     const configured = vscode.workspace.getConfiguration("elixirScope", folder).get<string>("command", "mix test");
-    const choices = [...new Set([last, configured, "mix test", "mix run"].filter((c): c is string => !!c))];
+    const choices = [...new Set([last, configured, "mix test", "mix run", "iex -S mix"].filter((c): c is string => !!c))];
+    const describe = (label: string) =>
+      [label === last ? "last used" : label === configured ? "elixirScope.command" : "", isInteractive(label) ? "interactive, in a terminal" : ""]
+        .filter(Boolean)
+        .join(" · ");
     const items: vscode.QuickPickItem[] = [
-      ...choices.map((label) => ({ label, description: label === last ? "last used" : label === configured ? "elixirScope.command" : "" })),
+      ...choices.map((label) => ({ label, description: describe(label) })),
       { label: "Other command…", description: "type a command to run in the project folder" },
     ];
     const picked = await vscode.window.showQuickPick(items, { placeHolder: "What should ElixirScope record?" });
@@ -237,6 +242,7 @@ export class RecordingController implements vscode.Disposable {
       spillPath: await this.spillPath(),
       values: settings.values,
       sampling: settings.sampling,
+      launcher: isInteractive(command) ? runInTerminal : undefined,
       env,
       onOutput: (text) => this.output.append(text),
       onLog: (log) => this.output.appendLine(`[agent ${log.level}] ${log.message}`),

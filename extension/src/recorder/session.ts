@@ -43,6 +43,11 @@ export interface RecordOptions {
   /** Where batches beyond the cap spill (nothing is lost); without it they are dropped and counted. */
   spillPath?: string;
   values?: InstrumentationPlan["values"];
+  /**
+   * Starts the program instead of a child process (the extension runs `iex -S mix` in a
+   * terminal); resolves when it exits. The recording also ends when the agent disconnects.
+   */
+  launcher?: (spec: LaunchSpec) => Promise<ProgramExit>;
   /** Overload protection in the agent (default "adaptive"). */
   sampling?: InstrumentationPlan["sampling"];
   /** Extra environment for the recorded program. */
@@ -87,6 +92,9 @@ export class RecordingSession {
   private bye?: Bye;
   private stats: Stats = { events: 0, dropped: 0 };
   private readonly startedAt = new Date();
+  /** Resolves when the authenticated agent's connection closes. */
+  private markAgentGone: () => void = () => {};
+  private readonly agentGone = new Promise<void>((resolve) => (this.markAgentGone = resolve));
 
   constructor(private readonly opts: RecordOptions) {
     this.ring = new RingBuffer(opts.ringCapBytes ?? 512 * 1024 * 1024, opts.spillPath);
@@ -245,6 +253,7 @@ export class RecordingSession {
               // After the secret is checked, frames may be as large as the protocol allows.
               decoder.maxFrameBytes = MAX_FRAME_BYTES;
               this.agent = socket;
+              socket.once("close", () => this.markAgentGone());
               socket.write(encodeFrame(FrameType.Plan, JSON.stringify(plan)));
               resolve();
               continue;
@@ -326,7 +335,7 @@ export class RecordingSession {
     }
   }
 
-  private spawnProgram(port: number, mixEnv: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  private spawnProgram(port: number, mixEnv: string): Promise<ProgramExit> {
     const { opts } = this;
     const base = opts.env ?? process.env;
     const env: NodeJS.ProcessEnv = {
@@ -336,6 +345,12 @@ export class RecordingSession {
       [ENV.secret]: this.secret,
       ELIXIR_ERL_OPTIONS: agentErlOptions(opts.agentEbin, base.ELIXIR_ERL_OPTIONS),
     };
+    if (opts.launcher) {
+      // Launched elsewhere (an interactive terminal): the recording ends when the program exits
+      // or, since a terminal may outlive it, when the agent closes its connection.
+      const launched = opts.launcher({ command: opts.command, cwd: opts.cwd, env });
+      return Promise.race([launched, this.agentGone.then(() => ({ code: null, signal: null }))]);
+    }
     return new Promise((resolve, reject) => {
       const child = spawn(opts.command, { cwd: opts.cwd, env, shell: true, detached: true, stdio: ["ignore", "pipe", "pipe"] });
       this.child = child;
@@ -345,6 +360,18 @@ export class RecordingSession {
       child.once("close", (code, signal) => resolve({ code, signal }));
     });
   }
+}
+
+export interface ProgramExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** What a launcher gets: the command, its folder and its full environment (agent included). */
+export interface LaunchSpec {
+  command: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
 }
 
 function timeout(ms: number): Promise<void> {
