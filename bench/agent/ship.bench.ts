@@ -1,0 +1,83 @@
+/**
+ * agent.ship_events_per_s: events/s from the agent's store (filled by the real hot path while
+ * the collector is paused) through the real collector (drain in capture order, value
+ * formatting, hand-written Arrow IPC) over loopback into the real RecordingSession (framing,
+ * Arrow decode, ring buffer). Timed from the first EVENTS frame to BYE. Baseline, same run: the
+ * very same EVENTS frames replayed over a loopback socket into the same decode path (the
+ * reader's ceiling), so the ratio says how much of the time is the agent's.
+ */
+import { createServer, connect } from "node:net";
+import { join } from "node:path";
+import { tableFromIPC } from "apache-arrow";
+import { RecordingSession } from "../../extension/src/recorder/session";
+import { encodeFrame, FrameDecoder } from "../../extension/src/recorder/frames";
+import { FrameType } from "../../protocol/src/wire";
+import { distDir } from "../../test/e2e/helpers";
+
+const EVENTS = 400_000;
+const RUNS = 3;
+
+async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: number }> {
+  const frames: Uint8Array[] = [];
+  let t0 = 0;
+  const session = new RecordingSession({
+    cwd: __dirname,
+    command: `elixir ${join(__dirname, "ship_fill.exs")}`,
+    modules: [],
+    agentEbin: join(distDir, "agent/ebin"),
+    skipCompile: true,
+    ringCapBytes: 4 * 1024 * 1024 * 1024,
+    env: { ...process.env, SHIP_EVENTS: String(EVENTS) },
+    onEvents: (payload) => {
+      if (t0 === 0) t0 = performance.now();
+      frames.push(payload);
+    },
+  });
+  const r = await session.run();
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.ring.keptEvents !== EVENTS) throw new Error(`expected ${EVENTS} events, got ${r.ring.keptEvents} (${r.warnings.join("; ")})`);
+  return { perS: EVENTS / seconds, frames, events: r.ring.keptEvents };
+}
+
+/** The same EVENTS frames over loopback into FrameDecoder + tableFromIPC. */
+async function replayed(frames: Uint8Array[]): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const done = new Promise<number>((resolve) => {
+    server.on("connection", (socket) => {
+      const decoder = new FrameDecoder();
+      let rows = 0;
+      const t0 = performance.now();
+      socket.on("data", (chunk) => {
+        for (const f of decoder.push(chunk)) for (const b of tableFromIPC(f.payload).batches) rows += b.numRows;
+      });
+      socket.on("close", () => resolve(rows / ((performance.now() - t0) / 1000)));
+    });
+  });
+  const client = connect(port, "127.0.0.1");
+  for (const f of frames) client.write(encodeFrame(FrameType.Events, f));
+  client.end();
+  const rate = await done;
+  server.close();
+  return rate;
+}
+
+async function main(): Promise<void> {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await shipped());
+  const best = runs.sort((a, b) => b.perS - a.perS)[0];
+  const ceiling = await replayed(best.frames);
+  console.log(
+    JSON.stringify({
+      name: "agent.ship_events_per_s",
+      value: Math.round(best.perS),
+      unit: "events/s",
+      target: 1_000_000,
+      better: "higher",
+      baseline: `${EVENTS} events (GenServer-call-sized args and results, 2 processes), best of ${RUNS}; the same frames replayed into the same TypeScript reader: ${(ceiling / 1e6).toFixed(2)}M events/s, so the agent side takes ${((1 - best.perS / ceiling) * 100).toFixed(0)}% of the time`,
+    }),
+  );
+}
+
+void main();
