@@ -35,8 +35,9 @@ async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: 
   });
   const r = await session.run();
   const seconds = (performance.now() - t0) / 1000;
-  if (r.ring.keptEvents !== EVENTS) throw new Error(`expected ${EVENTS} events, got ${r.ring.keptEvents} (${r.warnings.join("; ")})`);
-  return { perS: EVENTS / seconds, frames, events: r.ring.keptEvents };
+  // Besides the filled events, the agent's own samples (memory, schedulers) may ride along.
+  if (r.ring.keptEvents < EVENTS) throw new Error(`expected ${EVENTS} events, got ${r.ring.keptEvents} (${r.warnings.join("; ")})`);
+  return { perS: r.ring.keptEvents / seconds, frames, events: r.ring.keptEvents };
 }
 
 /** The same EVENTS frames over loopback into FrameDecoder + tableFromIPC. */

@@ -27,13 +27,18 @@ defmodule ElixirScope.Agent.Value do
   def format(term, _opts) when is_integer(term), do: Integer.to_string(term)
 
   def format(term, %{max_chars: chars} = opts) when is_atom(term) do
-    text = inspect(term)
+    text = atom_text(term)
     if byte_size(text) <= chars, do: text, else: format_general(term, opts)
   end
 
   def format(term, %{max_chars: chars} = opts)
       when is_binary(term) and byte_size(term) <= chars do
-    text = if String.printable?(term), do: inspect(term), else: nil
+    text =
+      cond do
+        plain_ascii?(term) -> <<?", term::binary, ?">>
+        String.printable?(term) -> inspect(term)
+        true -> nil
+      end
 
     if text != nil and byte_size(text) <= chars,
       do: text,
@@ -168,13 +173,52 @@ defmodule ElixirScope.Agent.Value do
   defp fmt(term, depth, ctx, left) when is_map(term),
     do: fmt_pairs(:maps.to_list(term), "%{", "}", depth, ctx, left, false)
 
+  # As `inspect/1` prints them: #PID<0.1.0>, #Reference<0.1.2.3>, #Port<0.5>.
+  defp fmt(term, _d, _ctx, left) when is_pid(term),
+    do: leaf(["#PID" | :erlang.pid_to_list(term)] |> IO.iodata_to_binary(), left)
+
+  defp fmt(term, _d, _ctx, left) when is_reference(term) do
+    ~c"#Ref" ++ rest = :erlang.ref_to_list(term)
+    leaf(IO.iodata_to_binary(["#Reference" | rest]), left)
+  end
+
   defp fmt(term, _d, _ctx, left), do: leaf(inspect(term), left)
 
   defp leaf(text, left, trunc? \\ false), do: {text, left - byte_size(text), trunc?}
 
-  defp fmt_atom(atom, left), do: leaf(inspect(atom), left)
+  defp fmt_atom(atom, left), do: leaf(atom_text(atom), left)
 
-  defp fmt_binary(bin, {items, _, chars, _}, left) do
+  # `inspect/1` of an atom, remembered: the collector sees the same few atoms over and over.
+  defp atom_text(atom) do
+    case :erlang.get({__MODULE__, atom}) do
+      :undefined ->
+        text = inspect(atom)
+        :erlang.put({__MODULE__, atom}, text)
+        text
+
+      text ->
+        text
+    end
+  end
+
+  # Printable ASCII with nothing `inspect` would escape: it prints as itself in quotes.
+  defp plain_ascii?(<<c, rest::binary>>)
+       when c >= 0x20 and c <= 0x7E and c != ?" and c != ?\\ and c != ?#,
+       do: plain_ascii?(rest)
+
+  defp plain_ascii?(<<>>), do: true
+  defp plain_ascii?(_), do: false
+
+  defp fmt_binary(bin, {items, _, chars, _}, left) when byte_size(bin) <= chars do
+    if plain_ascii?(bin),
+      do: leaf(<<?", bin::binary, ?">>, left),
+      else: fmt_binary_general(bin, items, chars, left)
+  end
+
+  defp fmt_binary(bin, {items, _, chars, _}, left),
+    do: fmt_binary_general(bin, items, chars, left)
+
+  defp fmt_binary_general(bin, items, chars, left) do
     if String.printable?(bin) do
       leaf(
         inspect(bin, printable_limit: chars),
