@@ -39,7 +39,9 @@ defmodule ElixirScope.Agent.SessionTest do
         %{module: "ESFix.NotCompiled", functions: nil, reason: "test"}
       ],
       lib_dir: fix.lib_dir,
-      values: values
+      values: values,
+      # Exact event counts below: VM events and metrics are tested in vm_session_test.exs.
+      vm: %{events: false, sample_ms: 0}
     }
   end
 

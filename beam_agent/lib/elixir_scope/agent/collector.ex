@@ -10,9 +10,21 @@ defmodule ElixirScope.Agent.Collector do
 
   use GenServer
 
-  alias ElixirScope.Agent.{Arrow, Drain, Events, Instrumenter, JSON, Overload, Store, Value}
+  alias ElixirScope.Agent.{
+    Arrow,
+    Drain,
+    Events,
+    Instrumenter,
+    JSON,
+    Overload,
+    Store,
+    Value,
+    VMTracer
+  }
 
   @drain_ms 10
+  # Default interval of node and process metrics (PLAN `vm.sample_ms`).
+  @sample_ms 250
   @stats_ms 1_000
   @protocol 1
   @version Mix.Project.config()[:version]
@@ -138,6 +150,7 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_info({:tcp_closed, sock}, %{session: %{socket: sock} = s} = state) do
     # The recorder went away: stop recording and take the instrumentation out again.
+    stop_vm(s)
     disable()
     Overload.clear()
     Instrumenter.restore(s.loaded)
@@ -261,13 +274,18 @@ defmodule ElixirScope.Agent.Collector do
     }
 
     Store.enable(ref, true)
+    {vm, vm_error} = start_vm(plan["vm"])
 
     case send_frame(sock, @ready, JSON.encode(ready)) do
       :ok ->
         :inet.setopts(sock, active: :once)
 
+        if vm_error,
+          do: send_frame(sock, @log, JSON.encode(%{level: "warning", message: vm_error}))
+
         session = %{
           socket: sock,
+          vm: vm,
           loaded: loaded,
           plan: plan_entries(plan["modules"]),
           lib_dir: lib_dir,
@@ -283,11 +301,38 @@ defmodule ElixirScope.Agent.Collector do
         {:ok, session, ready}
 
       {:error, reason} ->
+        stop_vm(%{vm: vm})
         disable()
         Instrumenter.restore(loaded)
         {:error, "sending READY failed: #{inspect(reason)}"}
     end
   end
+
+  # VM events and metrics (PLAN `vm: {events, sample_ms}`, see `ElixirScope.Agent.VMTracer`):
+  # `{pid | nil, warning | nil}`.
+  defp start_vm(opts) do
+    opts = if is_map(opts), do: opts, else: %{}
+    events? = opts["events"] != false
+
+    sample_ms =
+      case opts["sample_ms"] do
+        n when is_integer(n) and n >= 0 -> if n in 1..9, do: 10, else: n
+        _ -> @sample_ms
+      end
+
+    if not events? and sample_ms == 0 do
+      {nil, nil}
+    else
+      case VMTracer.start_link(events: events?, sample_ms: sample_ms) do
+        {:ok, pid} -> {pid, nil}
+        {:error, reason} -> {nil, "VM events are not recorded: #{inspect(reason)}"}
+      end
+    end
+  end
+
+  # Takes every trace flag away and writes the tracer's last events into the store.
+  defp stop_vm(%{vm: pid}) when is_pid(pid), do: VMTracer.stop(pid)
+  defp stop_vm(_), do: :ok
 
   defp plan_entries(modules) do
     for %{"module" => name} = m <- modules, is_binary(name), into: %{}, do: {name, m}
@@ -451,6 +496,7 @@ defmodule ElixirScope.Agent.Collector do
       )
     end
 
+    stop_vm(s)
     s = drain(s, true)
     disable()
     Overload.clear()

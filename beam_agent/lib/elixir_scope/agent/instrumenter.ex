@@ -60,6 +60,7 @@ defmodule ElixirScope.Agent.Instrumenter do
          {:ok, bin} <- compile(info, forms),
          :ok <- load(info.module, path, bin) do
       Events.register_sites(sites)
+      Events.register_behaviour(info.module, info.attributes, info.forms)
 
       {:ok,
        %Loaded{
@@ -125,6 +126,7 @@ defmodule ElixirScope.Agent.Instrumenter do
       {:module, mod} = :code.ensure_loaded(info.module)
       sites = mod.__elixir_scope_sites__()
       Events.register_sites(sites)
+      Events.register_behaviour(mod, info.attributes, info.forms)
 
       fns =
         sites

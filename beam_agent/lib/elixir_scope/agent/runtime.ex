@@ -26,7 +26,7 @@ defmodule ElixirScope.Agent.Runtime do
   # the collector never ships an event before all smaller seqs are known, which keeps the
   # recording in capture order (see `ElixirScope.Agent.Drain`).
 
-  alias ElixirScope.Agent.{Prune, Store}
+  alias ElixirScope.Agent.{Prune, Store, VMTracer}
 
   @state :"$elixir_scope"
   @sampling ElixirScope.Agent.Overload
@@ -380,6 +380,9 @@ defmodule ElixirScope.Agent.Runtime do
     end
 
     :erlang.put(@slot, slot)
+    # A process that runs instrumented code gets its VM events traced (spawn, exit, messages…)
+    # from its first recorded event on; a registry lookup when no tracer runs.
+    VMTracer.enroll()
     slot
   end
 

@@ -7,6 +7,10 @@ defmodule ElixirScope.Agent.Store do
   #   * `:elixir_scope_sites`    set of `{site, {kind, module, function, arity, line, file, name}}`
   #   * `:elixir_scope_slots`    set of `{slot, pid}`: which process owns which ordering slot
   #   * `:elixir_scope_free`     set of `{slot}` freed by the collector for reuse
+  #   * `:elixir_scope_behaviours` set of `{module, behaviour}` for instrumented OTP callback
+  #     modules (`:gen_server`, `{:gen_statem, callback_mode}`), see `ElixirScope.Agent.Events`
+  #   * `:elixir_scope_traced`   set of `{pid}`: processes enrolled in VM tracing (they run
+  #     instrumented code), see `ElixirScope.Agent.VMTracer`
   #   * one `:atomics` array (see the `@` indexes below), published in `:persistent_term`
   #
   # Instrumented code finds the atomics through `:persistent_term` and the tables by name; when
@@ -17,6 +21,8 @@ defmodule ElixirScope.Agent.Store do
   @sites :elixir_scope_sites
   @slots :elixir_scope_slots
   @free :elixir_scope_free
+  @behaviours :elixir_scope_behaviours
+  @traced :elixir_scope_traced
 
   # Indexes into the atomics array.
   @on 1
@@ -36,6 +42,8 @@ defmodule ElixirScope.Agent.Store do
   def sites_table, do: @sites
   def slots_table, do: @slots
   def free_table, do: @free
+  def behaviours_table, do: @behaviours
+  def traced_table, do: @traced
   def key, do: ElixirScope.Agent.Runtime
   def max_slots, do: @max_slots
 
@@ -73,6 +81,8 @@ defmodule ElixirScope.Agent.Store do
     :ets.new(@sites, [:set, :public, :named_table, read_concurrency: true])
     :ets.new(@slots, [:set, :public, :named_table, write_concurrency: true])
     :ets.new(@free, [:set, :public, :named_table, write_concurrency: true])
+    :ets.new(@behaviours, [:set, :public, :named_table, read_concurrency: true])
+    :ets.new(@traced, [:set, :public, :named_table, write_concurrency: true])
     ref = :atomics.new(@slot_base + @max_slots, signed: true)
     :atomics.put(ref, @cap, Keyword.get(opts, :cap_words, @default_cap_words))
     :persistent_term.put(key(), ref)
