@@ -1,0 +1,191 @@
+defmodule ElixirScope.Agent.VMSessionTest do
+  # A recording session over a real socket with VM events and metrics on (the default).
+  use ExUnit.Case, async: false
+
+  @compile {:no_warn_undefined, [ESFix.VMSession, ESFix.VMStack]}
+
+  alias ElixirScope.Agent
+  alias ElixirScope.Agent.{FakeRecorder, Fixtures, Store, VMTracer}
+
+  @source ~S'''
+  defmodule ESFix.VMStack do
+    use GenServer
+
+    def start_link(items), do: GenServer.start_link(__MODULE__, items)
+    def push(pid, item), do: GenServer.cast(pid, {:push, item})
+    def pop(pid), do: GenServer.call(pid, :pop)
+
+    @impl true
+    def init(items), do: {:ok, items}
+
+    @impl true
+    def handle_cast({:push, item}, items), do: {:noreply, [item | items]}
+
+    @impl true
+    def handle_call(:pop, _from, [top | rest]), do: {:reply, top, rest}
+  end
+
+  defmodule ESFix.VMSession do
+    def run do
+      {:ok, stack} = ESFix.VMStack.start_link([:a])
+      ESFix.VMStack.push(stack, :b)
+      top = ESFix.VMStack.pop(stack)
+      GenServer.stop(stack)
+      crasher = spawn(fn -> exit({:shutdown, :done}) end)
+      ref = Process.monitor(crasher)
+
+      receive do
+        {:DOWN, ^ref, :process, _, reason} -> {top, reason}
+      end
+    end
+  end
+  '''
+
+  setup_all do
+    %{fix: Fixtures.compile(@source, name: "vm_session")}
+  end
+
+  defp plan(fix, vm) do
+    %{
+      modules: [
+        %{module: "ESFix.VMSession", functions: nil, reason: "test"},
+        %{module: "ESFix.VMStack", functions: nil, reason: "test"}
+      ],
+      lib_dir: fix.lib_dir,
+      values: %{max_chars: 200, max_items: 10, max_depth: 4}
+    }
+    |> Map.merge(vm)
+  end
+
+  defp start_session(plan) do
+    {l, port} = FakeRecorder.listen()
+    task = Task.async(fn -> Agent.start(port: port, secret: "vm") end)
+    {sock, _hello, ready} = FakeRecorder.handshake(l, plan)
+    assert {:ok, _} = Task.await(task)
+    :gen_tcp.close(l)
+    {sock, ready}
+  end
+
+  # Runs `fun` in a process of its own (the test process stays untraced); waits for its end.
+  defp run(fun) do
+    test = self()
+    {pid, ref} = spawn_monitor(fn -> send(test, {:result, self(), fun.()}) end)
+    assert_receive {:result, ^pid, result}, 10_000
+    assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
+    {result, inspect(pid)}
+  end
+
+  test "process events, GenServer state and metrics arrive in the stream, in capture order", %{
+    fix: fix
+  } do
+    {sock, ready} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
+    assert length(ready["instrumented"]) == 2
+    test = self()
+
+    runner =
+      spawn(fn ->
+        send(test, {:result, ESFix.VMSession.run()})
+        receive do: (:exit -> :ok)
+      end)
+
+    assert_receive {:result, {:b, {:shutdown, :done}}}, 10_000
+    # The runner stays until the stream has shown a sample of it.
+    early = rows_until(sock, [], &(&1["kind"] == 17 and &1["pid"] == inspect(runner)))
+    send(runner, :exit)
+    runner = inspect(runner)
+    assert :ok = Agent.finish("done")
+    got = FakeRecorder.collect(sock)
+    rows = early ++ got.events
+    assert [%{"events" => n, "dropped" => 0} | _] = Enum.reverse(got.stats)
+    assert n == length(rows)
+    seqs = Enum.map(rows, & &1["seq"])
+    assert seqs == Enum.sort(seqs) and seqs == Enum.uniq(seqs)
+
+    k = ElixirScope.Agent.Events.kinds()
+    of = fn kind -> Enum.filter(rows, &(&1["kind"] == k[kind])) end
+    [run_call] = for r <- rows, r["kind"] == 1, r["function"] == "run", do: r
+    assert run_call["pid"] == runner
+
+    # The GenServer: spawned by the runner, inside run/0, its state before and after.
+    [server_spawn] = for r <- of.(:spawn), r["module"] == "ESFix.VMStack", do: r
+    assert server_spawn["pid"] == runner and server_spawn["function"] == "init"
+    assert server_spawn["parent_id"] > 0
+    server = server_spawn["name"]
+
+    assert for(s <- of.(:state), do: {s["pid"], s["function"], s["name"], s["value"]}) == [
+             {server, "init", "after", "[:a]"},
+             {server, "handle_cast", "before", "[:a]"},
+             {server, "handle_cast", "after", "[:b, :a]"},
+             {server, "handle_call", "before", "[:b, :a]"},
+             {server, "handle_call", "after", "[:a]"}
+           ]
+
+    # The cast and the call: sent by the runner, received by the server, paired.
+    [cast] = for r <- of.(:send), r["pid"] == runner, r["value"] =~ "$gen_cast", do: r
+    assert cast["name"] == server
+    assert [recv] = for(r <- of.(:receive), r["call_id"] == cast["seq"], do: r)
+    assert recv["pid"] == server and recv["name"] == runner
+
+    # The short-lived plain child: its spawn and its exit, with the reason.
+    [child_spawn] = for r <- of.(:spawn), r["function"] == "fn in run/0", do: r
+
+    assert [%{"value" => "{:shutdown, :done}"}] =
+             for(r <- of.(:exit), r["pid"] == child_spawn["name"], do: r)
+
+    # Metrics: node-wide and for the recorded processes.
+    samples = of.(:sample)
+    assert Enum.any?(samples, &(&1["pid"] == "" and &1["name"] == "scheduler_utilisation"))
+    assert Enum.any?(samples, &(&1["pid"] == "" and &1["name"] == "memory"))
+    assert Enum.any?(samples, &(&1["pid"] == runner and &1["name"] == "mailbox"))
+
+    # Everything made for the session is gone once BYE was sent.
+    assert VMTracer.whereis() == nil
+    assert :ets.tab2list(Store.traced_table()) == []
+
+    assert Enum.all?(
+             Process.list(),
+             &(:erlang.trace_info(&1, :flags) in [{:flags, []}, :undefined])
+           )
+
+    assert :erlang.statistics(:scheduler_wall_time) == :undefined
+    assert :erlang.trace_info({:erlang, :monitor, 2}, :traced) == {:traced, false}
+  end
+
+  # EVENTS rows received until one satisfies `done?`.
+  defp rows_until(sock, rows, done?) do
+    case FakeRecorder.recv(sock) do
+      {:events, read} ->
+        rows = rows ++ ElixirScope.Agent.ArrowReader.rows(read)
+        if Enum.any?(rows, done?), do: rows, else: rows_until(sock, rows, done?)
+
+      {_other, _} ->
+        rows_until(sock, rows, done?)
+    end
+  end
+
+  test "vm: events off and sampling off records only calls", %{fix: fix} do
+    {sock, _} = start_session(plan(fix, %{vm: %{events: false, sample_ms: 0}}))
+    {_, _} = run(&ESFix.VMSession.run/0)
+    assert VMTracer.whereis() == nil
+    Agent.finish("done")
+    rows = FakeRecorder.collect(sock).events
+    # STATE rows come from the recorded calls; nothing is traced or sampled.
+    assert rows != [] and Enum.all?(rows, &(&1["kind"] <= 5 or &1["kind"] == 16))
+  end
+
+  test "STOP removes the trace flags within the session's end", %{fix: fix} do
+    {sock, _} = start_session(plan(fix, %{}))
+    # A recorded process that outlives the session.
+    {stack, _} = run(fn -> elem(ESFix.VMStack.start_link([]), 1) end)
+    on_exit(fn -> Process.exit(stack, :kill) end)
+    ESFix.VMStack.push(stack, 1)
+    assert ESFix.VMStack.pop(stack) == 1
+    assert {:flags, flags} = :erlang.trace_info(stack, :flags)
+    assert :send in flags and :receive in flags
+    FakeRecorder.send_stop(sock)
+    got = FakeRecorder.collect(sock)
+    assert got.bye == %{"reason" => "stopped by the recorder"}
+    assert :erlang.trace_info(stack, :flags) == {:flags, []}
+    assert VMTracer.whereis() == nil
+  end
+end
