@@ -22,6 +22,7 @@ const BENCHES: { prefix: string; cmd: string; args: string[]; cwd: string }[] = 
   { prefix: "agent", cmd: "mix", args: ["run", "--no-start", "../bench/agent/hot_path.exs"], cwd: join(root, "beam_agent") },
   { prefix: "agent", cmd: "node", args: ["--import", "tsx", "bench/agent/suite-slowdown.bench.ts"], cwd: root },
   { prefix: "agent", cmd: "node", args: ["--import", "tsx", "bench/agent/ship.bench.ts"], cwd: root },
+  { prefix: "agent", cmd: "node", args: ["--import", "tsx", "bench/agent/msgs.bench.ts"], cwd: root },
   { prefix: "agent", cmd: "mix", args: ["run", "--no-start", "../bench/agent/int_vs_full.exs"], cwd: join(root, "beam_agent") },
   { prefix: "ext", cmd: "node", args: ["--import", "tsx", "bench/ext/ingest.bench.ts"], cwd: root },
   { prefix: "ext", cmd: "node", args: ["--import", "tsx", "bench/ext/hover.bench.ts"], cwd: root },
