@@ -10,9 +10,14 @@ export const distDir = join(repoRoot, "dist");
 
 /** Copies test/fixtures/sample_app to a temporary folder (without _build) and returns it. */
 export function freshSampleApp(): string {
+  return freshFixture("sample_app");
+}
+
+/** Copies test/fixtures/NAME to a temporary folder (without _build) and returns it. */
+export function freshFixture(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), "es-e2e-"));
-  const app = join(dir, "sample_app");
-  cpSync(join(repoRoot, "test/fixtures/sample_app"), app, {
+  const app = join(dir, name);
+  cpSync(join(repoRoot, "test/fixtures", name), app, {
     recursive: true,
     filter: (src) => !/[/\\](_build|deps)([/\\]|$)/.test(src),
   });
