@@ -179,21 +179,45 @@ defmodule ElixirScope.Agent.Events do
     do: binding_rows(values, 0, seq, ts, site, cid, parent, pid, ctx)
 
   def to_rows({@call, seq, ts, site, cid, parent, args}, pid, ctx) do
-    {row, ctx} = row(@call, seq, ts, site, cid, parent, args, 0, pid, ctx)
-    state_before([row], args, 1, seq, ts, site, cid, parent, pid, enter(ctx, pid, cid))
+    {row, role, ctx} = row(@call, seq, ts, site, cid, parent, args, 0, pid, ctx)
+    ctx = enter(ctx, pid, cid)
+
+    if role == nil,
+      do: {[row], ctx},
+      else: state_before([row], role, args, 1, seq, ts, site, cid, parent, pid, ctx)
   end
 
   def to_rows({kind, seq, ts, site, cid, parent, value}, pid, ctx) do
-    {row, ctx} = row(kind, seq, ts, site, cid, parent, value, 0, pid, ctx)
+    {row, _role, ctx} = row(kind, seq, ts, site, cid, parent, value, 0, pid, ctx)
     ctx = %{ctx | open: Map.put(ctx.open, pid, parent)}
-    state_after(kind, row, value, seq, ts, site, cid, parent, pid, ctx)
+
+    # Most events end no callback: no map lookups for them.
+    if map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0,
+      do: {[row], ctx},
+      else: state_after(kind, row, value, seq, ts, cid, parent, pid, ctx)
   end
 
   def to_rows({@call, seq, ts, site, cid, parent, args, bindings}, pid, ctx) do
-    {call, ctx} = row(@call, seq, ts, site, cid, parent, args, 0, pid, ctx)
+    {call, role, ctx} = row(@call, seq, ts, site, cid, parent, args, 0, pid, ctx)
     {rows, ctx} = binding_rows(bindings, 1, seq, ts, site, cid, parent, pid, ctx)
     ctx = enter(ctx, pid, cid)
-    state_before([call | rows], args, length(rows) + 1, seq, ts, site, cid, parent, pid, ctx)
+
+    if role == nil,
+      do: {[call | rows], ctx},
+      else:
+        state_before(
+          [call | rows],
+          role,
+          args,
+          length(rows) + 1,
+          seq,
+          ts,
+          site,
+          cid,
+          parent,
+          pid,
+          ctx
+        )
   end
 
   def to_rows({kind, seq, ts, pid, other, value}, _writer, ctx) when kind >= @spawn do
@@ -212,7 +236,7 @@ defmodule ElixirScope.Agent.Events do
       values
       |> binding_values()
       |> Enum.map_reduce({ctx, first}, fn value, {ctx, i} ->
-        {row, ctx} = row(@binding, seq, ts, site + i, cid, parent, value, i, pid, ctx)
+        {row, _role, ctx} = row(@binding, seq, ts, site + i, cid, parent, value, i, pid, ctx)
         {row, {ctx, i + 1}}
       end)
 
@@ -226,8 +250,9 @@ defmodule ElixirScope.Agent.Events do
   defp proper([h | t]), do: [h | proper(t)]
   defp proper(_), do: []
 
+  # `{row, role of the site (see `role/4`), ctx}`.
   defp row(kind, seq, ts, site, cid, parent, value, offset, pid, ctx) do
-    {{mod, fun, arity, line, file, name, _role}, ctx} = site(site, ctx)
+    {{mod, fun, arity, line, file, name, role}, ctx} = site(site, ctx)
     {pid_text, ctx} = pid_text(pid, ctx)
 
     text =
@@ -246,32 +271,26 @@ defmodule ElixirScope.Agent.Events do
       {rebase(seq, ctx.base) + offset, ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity,
        rebase(cid, ctx.base), rebase(parent, ctx.base), file, line, name, text}
 
-    {row, ctx}
+    {row, role, ctx}
   end
 
   ## STATE rows of OTP callbacks
 
   # After a callback's CALL (and its head bindings, at `offset`): STATE "before", and the
   # callback noted so that its end gives STATE "after".
-  defp state_before(rows, args, offset, seq, ts, site, cid, parent, pid, ctx) do
-    case role_of(site, ctx) do
-      {nil, ctx} ->
+  defp state_before(rows, role, args, offset, seq, ts, site, cid, parent, pid, ctx) do
+    before = if args == @sampled, do: :none, else: before_state(role, args)
+    # A new callback: a tail-called one's result is not coming any more.
+    ctx = %{ctx | tails: Map.delete(ctx.tails, pid)}
+    ctx = note_callback(ctx, cid, {role, site, parent, before})
+
+    case before do
+      {:ok, state} when offset < @seq_step ->
+        {row, ctx} = state_row("before", state, seq, offset, ts, site, cid, parent, pid, ctx)
+        {rows ++ [row], ctx}
+
+      _ ->
         {rows, ctx}
-
-      {role, ctx} ->
-        before = if args == @sampled, do: :none, else: before_state(role, args)
-        # A new callback: a tail-called one's result is not coming any more.
-        ctx = %{ctx | tails: Map.delete(ctx.tails, pid)}
-        ctx = note_callback(ctx, cid, {role, site, parent, before})
-
-        case before do
-          {:ok, state} when offset < @seq_step ->
-            {row, ctx} = state_row("before", state, seq, offset, ts, site, cid, parent, pid, ctx)
-            {rows ++ [row], ctx}
-
-          _ ->
-            {rows, ctx}
-        end
     end
   end
 
@@ -280,7 +299,7 @@ defmodule ElixirScope.Agent.Events do
     %{ctx | callbacks: Map.put(callbacks, cid, info)}
   end
 
-  defp state_after(kind, row, value, seq, ts, _site, cid, parent, pid, ctx) do
+  defp state_after(kind, row, value, seq, ts, cid, parent, pid, ctx) do
     case Map.pop(ctx.callbacks, cid) do
       {nil, _} ->
         tail_result(kind, row, value, seq, ts, parent, pid, ctx)
@@ -330,13 +349,8 @@ defmodule ElixirScope.Agent.Events do
   end
 
   defp state_row(which, state, seq, offset, ts, site, cid, parent, pid, ctx) do
-    {row, ctx} = row(@state, seq, ts, site, cid, parent, state, offset, pid, ctx)
+    {row, _role, ctx} = row(@state, seq, ts, site, cid, parent, state, offset, pid, ctx)
     {put_elem(row, 11, which), ctx}
-  end
-
-  defp role_of(site, ctx) do
-    {{_, _, _, _, _, _, role}, ctx} = site(site, ctx)
-    {role, ctx}
   end
 
   # The role of a clause site in its module's behaviour, or nil.
