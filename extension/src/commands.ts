@@ -11,6 +11,7 @@ interface Deps {
 export const COMMANDS = {
   "elixirScope.recordSession": (d: Deps) => d.controller.recordSession(),
   "elixirScope.recordSessionWith": (d: Deps) => d.controller.recordSessionWith(),
+  "elixirScope.attachToNode": (d: Deps) => d.controller.attachToNode(),
   /** From the language server's test code lenses: (uri, line?) → `mix test path[:line]`. */
   "elixirScope.recordTest": (d: Deps, uri?: unknown, line?: unknown) => d.controller.recordTest(uri, line),
   "elixirScope.stopRecording": (d: Deps) => d.controller.stop(),

@@ -12,6 +12,7 @@ import { delimiter } from "node:path";
 import { decodeRecording, encodeRecording } from "./recorder/recording-file";
 import { RecordingIndex, type CursorEvent } from "./recorder/recording-index";
 import { isInteractive, runInTerminal } from "./terminal-launcher";
+import { attachLauncher, type AttachTarget } from "./recorder/attach";
 
 export interface Recording {
   /** Arrow IPC file bytes (the same format a saved recording has). */
@@ -28,6 +29,7 @@ export interface CursorMove {
 }
 
 const LAST_COMMAND_KEY = "elixirScope.lastCommand";
+const LAST_NODE_KEY = "elixirScope.lastAttachNode";
 
 export class RecordingController implements vscode.Disposable {
   private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
@@ -97,7 +99,27 @@ export class RecordingController implements vscode.Disposable {
     return this.recordSession({ folder, command: command.trim() });
   }
 
-  async recordSession(override?: { folder: vscode.WorkspaceFolder; command: string }): Promise<Recording | undefined> {
+  /**
+   * Asks for a node name and cookie (the name is remembered per workspace, the cookie is not),
+   * then records that running node until Stop Recording; the node keeps running afterwards.
+   */
+  async attachToNode(): Promise<Recording | undefined> {
+    const folder = await this.pickFolder();
+    if (!folder) return undefined;
+    const node = await vscode.window.showInputBox({
+      prompt: "Node to attach to (as Node.self() prints it in that node)",
+      placeHolder: "my_app@localhost",
+      value: this.context.workspaceState.get<string>(LAST_NODE_KEY),
+      validateInput: (v) => (/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(v.trim()) ? undefined : "Write it as name@host"),
+    });
+    if (!node?.trim()) return undefined;
+    const cookie = await vscode.window.showInputBox({ prompt: `Cookie of ${node.trim()} (Node.get_cookie() in it)`, password: true });
+    if (!cookie?.trim()) return undefined;
+    await this.context.workspaceState.update(LAST_NODE_KEY, node.trim());
+    return this.recordSession({ folder, command: `attach ${node.trim()}`, attach: { node: node.trim(), cookie: cookie.trim() } });
+  }
+
+  async recordSession(override?: { folder: vscode.WorkspaceFolder; command: string; attach?: AttachTarget }): Promise<Recording | undefined> {
     if (this.session) {
       void vscode.window.showWarningMessage("ElixirScope is already recording; stop it first (ElixirScope: Stop Recording).");
       return undefined;
@@ -110,7 +132,7 @@ export class RecordingController implements vscode.Disposable {
       const command = override?.command ?? settings.command;
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `ElixirScope: recording "${command}"`, cancellable: true },
-        (progress, token) => this.record(folder, command, settings, progress, token),
+        (progress, token) => this.record(folder, command, settings, progress, token, override?.attach),
       );
     } catch (e) {
       const message = e instanceof RecorderError || e instanceof SettingsError ? e.message : `Recording failed: ${(e as Error).message}`;
@@ -221,6 +243,7 @@ export class RecordingController implements vscode.Disposable {
     settings: Settings,
     progress: vscode.Progress<{ message?: string }>,
     token: vscode.CancellationToken,
+    attach?: AttachTarget,
   ): Promise<Recording> {
     const params: GetInstrumentationPlanParams = { root: folder.uri.fsPath };
     const plan = await this.client.sendRequest<PlanResult>(GET_INSTRUMENTATION_PLAN, params);
@@ -242,7 +265,13 @@ export class RecordingController implements vscode.Disposable {
       spillPath: await this.spillPath(),
       values: settings.values,
       sampling: settings.sampling,
-      launcher: isInteractive(command) ? runInTerminal : undefined,
+      launcher: attach
+        ? attachLauncher(attach, this.context.asAbsolutePath("dist/agent/ebin"))
+        : isInteractive(command)
+          ? runInTerminal
+          : undefined,
+      // Attaching records a node that is already running: nothing to compile.
+      skipCompile: attach !== undefined,
       env,
       onOutput: (text) => this.output.append(text),
       onLog: (log) => this.output.appendLine(`[agent ${log.level}] ${log.message}`),

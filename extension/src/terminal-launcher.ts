@@ -23,11 +23,13 @@ export function runInTerminal(spec: LaunchSpec): Promise<ProgramExit> {
     isTransient: true,
   });
   terminal.show();
-  return new Promise((resolve) => {
+  const closed = new Promise<ProgramExit>((resolve) => {
     const sub = vscode.window.onDidCloseTerminal((t) => {
       if (t !== terminal) return;
       sub.dispose();
       resolve({ code: t.exitStatus?.code ?? null, signal: null });
     });
   });
+  // The terminal may stay open after its program ended: the agent hanging up ends it too.
+  return Promise.race([closed, spec.agentGone.then(() => ({ code: null, signal: null }))]);
 }

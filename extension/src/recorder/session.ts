@@ -92,6 +92,8 @@ export class RecordingSession {
   private bye?: Bye;
   private stats: Stats = { events: 0, dropped: 0 };
   private readonly startedAt = new Date();
+  /** Last line a launcher's program printed (quoted when it ends before the agent connects). */
+  private lastOutputLine = "";
   /** Resolves when the authenticated agent's connection closes. */
   private markAgentGone: () => void = () => {};
   private readonly agentGone = new Promise<void>((resolve) => (this.markAgentGone = resolve));
@@ -140,7 +142,7 @@ export class RecordingSession {
     if (!this.hello) {
       throw new RecorderError(
         `"${opts.command}" exited (code ${code ?? signal}) before the ElixirScope agent connected; nothing was recorded. ` +
-          `See the program's output for the reason.`,
+          (this.lastOutputLine ? `It said: ${this.lastOutputLine}` : `See the program's output for the reason.`),
       );
     }
     return {
@@ -346,10 +348,14 @@ export class RecordingSession {
       ELIXIR_ERL_OPTIONS: agentErlOptions(opts.agentEbin, base.ELIXIR_ERL_OPTIONS),
     };
     if (opts.launcher) {
-      // Launched elsewhere (an interactive terminal): the recording ends when the program exits
-      // or, since a terminal may outlive it, when the agent closes its connection.
-      const launched = opts.launcher({ command: opts.command, cwd: opts.cwd, env });
-      return Promise.race([launched, this.agentGone.then(() => ({ code: null, signal: null }))]);
+      // Launched elsewhere (an interactive terminal, an attach helper): the launcher says when
+      // it is over.
+      const output = (text: string) => {
+        const last = text.trim().split("\n").pop();
+        if (last) this.lastOutputLine = last;
+        opts.onOutput?.(text, "stdout");
+      };
+      return opts.launcher({ command: opts.command, cwd: opts.cwd, env, output, agentGone: this.agentGone });
     }
     return new Promise((resolve, reject) => {
       const child = spawn(opts.command, { cwd: opts.cwd, env, shell: true, detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -372,6 +378,10 @@ export interface LaunchSpec {
   command: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Where the launched program's output goes (the session keeps its last line for errors). */
+  output: (text: string) => void;
+  /** Resolves when the agent's connection closes (a terminal may outlive its program). */
+  agentGone: Promise<void>;
 }
 
 function timeout(ms: number): Promise<void> {
