@@ -92,6 +92,7 @@ export class RecordingSession {
   private bye?: Bye;
   private stats: Stats = { events: 0, dropped: 0 };
   private readonly startedAt = new Date();
+  private stopRequested = false;
   /** Last line a launcher's program printed (quoted when it ends before the agent connects). */
   private lastOutputLine = "";
   /** Resolves when the authenticated agent's connection closes. */
@@ -135,6 +136,11 @@ export class RecordingSession {
       );
     }
     opts.onPhase?.("recording");
+    // Stop Recording: once the agent has flushed and hung up, a program that would run on
+    // (a server, `mix run --no-halt`) is terminated (a launcher's program is the launcher's).
+    void this.agentGone.then(() => {
+      if (this.stopRequested) this.terminate();
+    });
     const { code, signal } = await exited;
     opts.onPhase?.("finishing");
     if (this.agent) await socketClosed(this.agent);
@@ -160,7 +166,26 @@ export class RecordingSession {
 
   /** Asks the agent to stop recording (it restores the original code and flushes). */
   stop(): void {
+    this.stopRequested = true;
     if (this.agent && !this.agent.destroyed) this.agent.write(encodeFrame(FrameType.Stop));
+    else this.terminate();
+  }
+
+  /** SIGTERM to the launched program's process group, SIGKILL if it is still there 5 s later. */
+  private terminate(): void {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        child.kill(sig);
+      }
+    };
+    signal("SIGTERM");
+    const force = setTimeout(() => signal("SIGKILL"), 5_000);
+    force.unref();
+    child.once("close", () => clearTimeout(force));
   }
 
   /**
