@@ -10,6 +10,8 @@ export interface Settings {
   /** Prepended to PATH for `mix` and the recorded command; "" = use PATH as it is. */
   elixirBinDir: string;
   connectTimeoutSeconds: number;
+  /** 127.0.0.1 port the agent connects back to; 0 = any free port. */
+  port: number;
   memoryCapMB: number;
   values: InstrumentationPlan["values"];
   /** "adaptive": the agent samples the hottest functions when it falls behind; "off": it drops. */
@@ -28,6 +30,7 @@ export function readSettings(get: Get): Settings {
     command: nonEmptyString(get, "command", "mix test"),
     elixirBinDir: string(get, "elixirBinDir", ""),
     connectTimeoutSeconds: number(get, "connectTimeoutSeconds", 120, 1, 3600),
+    port: integer(get, "port", 0, 0, 65535),
     memoryCapMB: number(get, "memoryCapMB", 512, 16, 65536),
     values: {
       max_chars: number(get, "values.maxChars", 400, 16, 1_000_000),
@@ -75,6 +78,12 @@ function oneOf<T extends string>(get: Get, key: string, allowed: readonly T[], f
     fail(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, not ${JSON.stringify(v)}`);
   }
   return v as T;
+}
+
+function integer(get: Get, key: string, fallback: number, min: number, max: number): number {
+  const v = number(get, key, fallback, min, max);
+  if (!Number.isInteger(v)) fail(key, `must be a whole number, not ${v}`);
+  return v;
 }
 
 function number(get: Get, key: string, fallback: number, min: number, max: number): number {

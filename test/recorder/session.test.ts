@@ -90,3 +90,29 @@ test("a missing Elixir install is a clear error", async () => {
   });
   await assert.rejects(s.run(), /Elixir not found on PATH/);
 });
+
+test("a fixed port that is taken is a clear error naming the setting", async () => {
+  const { createServer } = await import("node:net");
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    await assert.rejects(session("good", { port }).run(), (e: Error) => {
+      assert.ok(e instanceof RecorderError);
+      assert.match(e.message, new RegExp(`Port ${port} on 127.0.0.1 is already in use.*elixirScope.port`));
+      return true;
+    });
+  } finally {
+    taken.close();
+  }
+});
+
+test("a fixed free port is used", async () => {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const result = await session("good", { port }).run();
+  assert.equal(result.ring.events, 6);
+});

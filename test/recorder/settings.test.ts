@@ -11,6 +11,7 @@ test("defaults when nothing is set", () => {
   assert.deepEqual(s.values, { max_chars: 400, max_items: 25, max_depth: 6 });
   assert.deepEqual([s.includeModules, s.excludeModules], [[], []]);
   assert.equal(s.sampling, "adaptive");
+  assert.equal(s.port, 0);
   assert.equal(readSettings(from({ sampling: "off" })).sampling, "off");
 });
 
@@ -19,6 +20,8 @@ const bad: [Record<string, unknown>, RegExp][] = [
   [{ connectTimeoutSeconds: "soon" }, /elixirScope\.connectTimeoutSeconds must be a number/],
   [{ memoryCapMB: 1 }, /elixirScope\.memoryCapMB must be between 16 and 65536, not 1/],
   [{ "values.maxDepth": 0 }, /elixirScope\.values\.maxDepth must be between 1 and 100/],
+  [{ port: 70000 }, /elixirScope\.port must be between 0 and 65535/],
+  [{ port: 80.5 }, /elixirScope\.port must be a whole number/],
   [{ sampling: "sometimes" }, /elixirScope\.sampling must be one of "adaptive", "off", not "sometimes"/],
   [{ excludeModules: "MyApp.Repo" }, /elixirScope\.excludeModules must be a list/],
   [{ includeModules: ["MyApp; rm -rf"] }, /elixirScope\.includeModules must be a list of module names or patterns/],

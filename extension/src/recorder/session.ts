@@ -48,6 +48,8 @@ export interface RecordOptions {
    * terminal); resolves when it exits. The recording also ends when the agent disconnects.
    */
   launcher?: (spec: LaunchSpec) => Promise<ProgramExit>;
+  /** Port to listen on for the agent (127.0.0.1); 0 or absent: any free port. */
+  port?: number;
   /** Overload protection in the agent (default "adaptive"). */
   sampling?: InstrumentationPlan["sampling"];
   /** Extra environment for the recorded program. */
@@ -242,10 +244,17 @@ export class RecordingSession {
     return new Promise((resolve, reject) => {
       const server = createServer();
       this.server = server;
+      const port = this.opts.port ?? 0;
       server.once("error", (e: NodeJS.ErrnoException) =>
-        reject(new RecorderError(`Could not listen on 127.0.0.1 for the agent: ${e.message}`)),
+        reject(
+          new RecorderError(
+            e.code === "EADDRINUSE"
+              ? `Port ${port} on 127.0.0.1 is already in use, so the agent cannot connect back: set elixirScope.port to a free port, or to 0 to let ElixirScope pick one.`
+              : `Could not listen on 127.0.0.1 for the agent: ${e.message}`,
+          ),
+        ),
       );
-      server.listen(0, "127.0.0.1", () => {
+      server.listen(port, "127.0.0.1", () => {
         const addr = server.address();
         if (addr && typeof addr === "object") resolve(addr.port);
         else reject(new RecorderError("Could not read the listening port"));
