@@ -1,5 +1,5 @@
 /**
- * Builds recordings in event schema v1 (protocol/src/events.ts) with apache-arrow, for the
+ * Builds recordings in event schema v2 (protocol/src/events.ts) with apache-arrow, for the
  * webview tests and benchmarks. Columns are made with `makeData` (exact Arrow types, no
  * Builder), the way the agent writes them.
  */
@@ -156,6 +156,56 @@ export class RecordingScript {
   raise(pid: string, message: string): number {
     const call = this.stacks.get(pid)!.pop()!;
     return this.push({ ...call, kind: EventKind.Exception, name: "", value: message }).seq;
+  }
+
+  // ── process events and samples (event kinds 6–17) ──
+
+  /** A process event of `pid` (parent_id: its innermost open call); returns its seq. */
+  processEvent(pid: string, kind: EventKind, fields: Partial<Pick<EventRow, "module" | "function" | "arity" | "call_id" | "name" | "value">> = {}): number {
+    const parent = this.stacks.get(pid)?.at(-1);
+    return this.push({
+      kind,
+      pid,
+      module: "",
+      function: "",
+      arity: 0,
+      call_id: 0,
+      parent_id: parent?.call_id ?? 0,
+      file: "",
+      line: 0,
+      name: "",
+      value: "",
+      ...fields,
+    }).seq;
+  }
+
+  spawn(parent: string, child: string, mfa: string, args: string): number {
+    const [, module, fn, arity] = /^(.*)\.([^./]+)\/(\d+)$/.exec(mfa)!;
+    return this.processEvent(parent, EventKind.Spawn, { module, function: fn, arity: Number(arity), name: child, value: args });
+  }
+
+  send(from: string, to: string, message: string): number {
+    return this.processEvent(from, EventKind.Send, { name: to, value: message });
+  }
+
+  /** A Receive; `send` names the Send row (its seq) when the sender was traced. */
+  receive(pid: string, message: string, send?: { seq: number; from: string }): number {
+    return this.processEvent(pid, EventKind.Receive, { call_id: send?.seq ?? 0, name: send?.from ?? "", value: message });
+  }
+
+  exitProcess(pid: string, reason: string): number {
+    return this.processEvent(pid, EventKind.Exit, { value: reason });
+  }
+
+  /** A State row of `pid`'s innermost open call (a GenServer callback). */
+  state(pid: string, which: "before" | "after", value: string, callId?: number): number {
+    const call = callId === undefined ? this.top(pid) : this.rows.find((r) => r.kind === EventKind.Call && r.call_id === callId)!;
+    return this.push({ ...call, kind: EventKind.State, name: which, value }).seq;
+  }
+
+  /** A metric sample; `pid` "" for the node. */
+  sample(pid: string, metric: string, value: number): number {
+    return this.push({ kind: EventKind.Sample, pid, module: "", function: "", arity: 0, call_id: 0, parent_id: 0, file: "", line: 0, name: metric, value: String(value) }).seq;
   }
 
   private top(pid: string): EventRow {

@@ -4,7 +4,7 @@
  */
 import type { RecordBatch, Table } from "apache-arrow";
 import type { Vector } from "apache-arrow";
-import { EventKind, FN_PREFIX } from "../../../protocol/src/events";
+import { EventKind, FN_PREFIX, isCodeEvent } from "../../../protocol/src/events";
 import { numbers, utf8 } from "./columns";
 
 export interface BindingRecord {
@@ -175,19 +175,29 @@ export class RecordingIndex {
     return [...(this.functions.get(file)?.values() ?? [])];
   }
 
-  /** The event with this seq, or the last one before it (seqs have gaps). */
+  /**
+   * The event with this seq, or the last one before it (seqs have gaps). Metric samples are
+   * not events of any process: the last event before one is returned instead.
+   */
   eventAt(seq: number): CursorEvent | undefined {
-    const b = upperBound(this.firstSeq, seq) - 1;
+    let b = upperBound(this.firstSeq, seq) - 1;
     if (b < 0) return undefined;
-    const batch = this.batches[b];
-    const seqs = batch.getChild("seq")!;
+    const seqs = this.batches[b].getChild("seq")!;
     let lo = 0;
-    let hi = batch.numRows - 1;
+    let hi = this.batches[b].numRows - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (Number(seqs.get(mid)) <= seq) lo = mid;
       else hi = mid - 1;
     }
+    for (;;) {
+      if (this.batches[b].getChild("kind")!.get(lo) !== EventKind.Sample) break;
+      if (--lo < 0) {
+        if (--b < 0) return undefined;
+        lo = this.batches[b].numRows - 1;
+      }
+    }
+    const batch = this.batches[b];
     const get = (name: string) => batch.getChild(name)!.get(lo);
     return {
       seq: Number(get("seq")),
@@ -204,7 +214,9 @@ export class RecordingIndex {
 
   /**
    * The next (dir 1) or previous (dir -1) call, return, exception or tail call of the same
-   * process after `from` (bindings are skipped); undefined at either end. A linear scan from the cursor's batch: fine for stepping.
+   * process after `from` (bindings, process events, states and samples are skipped: they have
+   * no source line to step to); undefined at either end. A linear scan from the cursor's
+   * batch: fine for stepping.
    */
   step(from: CursorEvent, dir: 1 | -1): CursorEvent | undefined {
     let b = upperBound(this.firstSeq, from.seq) - 1;
@@ -215,7 +227,8 @@ export class RecordingIndex {
       for (let i = start; i >= 0 && i < batch.numRows; i += dir) {
         const seq = Number(seqs.get(i));
         if (dir === 1 ? seq <= from.seq : seq >= from.seq) continue;
-        if (pids.get(i) !== from.pid || (kinds.get(i) as number) === EventKind.Binding) continue;
+        const k = kinds.get(i) as number;
+        if (pids.get(i) !== from.pid || k === EventKind.Binding || !isCodeEvent(k)) continue;
         return this.eventAt(seq);
       }
     }

@@ -1,5 +1,5 @@
 /**
- * The webview's columnar model of a recording (event schema v1, protocol/src/events.ts).
+ * The webview's columnar model of a recording (event schema v2, protocol/src/events.ts).
  *
  * Arrow IPC bytes go in; out come one typed array per column plus what the views need to draw
  * fast: a lane per process (ordered by its first event), calls paired with their return or
@@ -9,6 +9,11 @@
  * the Arrow batches and are read in place on demand (arity, line, call_id, parent_id); strings
  * that are few and repeated (pid, module, function, file) are interned on first use, per call;
  * `name` and `value` are decoded only when asked for.
+ *
+ * Process events (spawn, exit, link, monitor, register, send, receive) belong to their process's
+ * lane but to no call; a Receive names its Send by `call_id` (the send's seq), which is not a
+ * call id. State rows belong to the callback call they describe. Metric samples belong to no
+ * lane (node samples have no process): they are only listed in `sampleRows`.
  */
 import { tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
 import { COLUMNS, EventKind, functionLabel, HEADER_METADATA_KEY, SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
@@ -54,6 +59,7 @@ export interface RecordingSummary {
 /** Columns of one batch that are read in place, on demand. */
 interface LazyChunk {
   start: number;
+  pid: StringChunk;
   module: StringChunk;
   fn: StringChunk;
   file: StringChunk;
@@ -71,6 +77,13 @@ const RETURN = EventKind.Return;
 const EXCEPTION = EventKind.Exception;
 const BINDING = EventKind.Binding;
 const TAIL = EventKind.TailCall;
+const RECEIVE = EventKind.Receive;
+const SEND = EventKind.Send;
+const STATE = EventKind.State;
+const SAMPLE = EventKind.Sample;
+/** Kinds 6..15: spawn, exit, link, unlink, monitor, demonitor, register, unregister, send, receive. */
+const FIRST_PROCESS_EVENT = EventKind.Spawn;
+const LAST_PROCESS_EVENT = EventKind.Receive;
 
 /** Above this, call ids go into a Map instead of a dense lookup array. */
 const DENSE_CALL_ID_LIMIT = 1 << 24;
@@ -111,6 +124,16 @@ export class RecordingModel {
 
   readonly lanes: Lane[] = [];
   readonly exceptionRows = new IntList();
+  /** Rows of process events (spawn, exit, link, unlink, monitor, demonitor, register, unregister, send, receive). */
+  readonly processEventRows = new IntList();
+  /** Rows of metric samples (their `pid` is -1: they are in no lane). */
+  readonly sampleRows = new IntList();
+  /** Rows of State events. */
+  readonly stateRows = new IntList();
+  /** Send row → the row of the Receive that names it. */
+  private readonly receiveBySend = new Map<number, number>();
+  /** Call → [State "before" row, State "after" row] (-1 when absent). */
+  private readonly statesByCall = new Map<number, [number, number]>();
   bindingCount = 0;
   tsMin = Infinity;
   tsMax = -Infinity;
@@ -250,7 +273,10 @@ export class RecordingModel {
   // ── per-event values ─────────────────────────────────────────────────────────────────
 
   pidOf(row: number): string {
-    return this.pids.strings[this.pid[row]];
+    const lane = this.pid[row];
+    if (lane >= 0) return this.pids.strings[lane];
+    const c = this.chunkOf(row);
+    return c.pid.textAt(row - c.start);
   }
   moduleOf(row: number): string {
     return this.modules.strings[this.moduleId(row)];
@@ -318,12 +344,94 @@ export class RecordingModel {
     return functionLabel(this.moduleOf(row), this.functionOf(row), this.arityOf(row));
   }
 
+  /** A one-line description of any event, for status lines and tooltips (recorded text included as text). */
+  describe(row: number): string {
+    const kind = this.kind[row];
+    if (kind >= CALL && kind <= TAIL) return this.labelOf(row);
+    const name = this.nameOf(row);
+    const value = this.valueOf(row);
+    switch (kind) {
+      case EventKind.Spawn:
+        return `spawned ${name} running ${this.labelOf(row)}`;
+      case EventKind.Exit:
+        return `exited: ${value}`;
+      case EventKind.Link:
+        return `linked to ${name}`;
+      case EventKind.Unlink:
+        return `unlinked from ${name}`;
+      case EventKind.Monitor:
+        return `monitors ${name}`;
+      case EventKind.Demonitor:
+        return `stopped monitoring ${name}`;
+      case EventKind.Register:
+        return `registered as ${name}`;
+      case EventKind.Unregister:
+        return `lost its name ${name}`;
+      case SEND:
+        return `sent to ${name}${this.functionOf(row) === "noproc" ? " (no such process)" : ""}: ${value}`;
+      case RECEIVE:
+        return `received${name ? ` from ${name}` : ""}: ${value}`;
+      case STATE:
+        return `state ${name} ${this.labelOf(row)}: ${value}`;
+      case SAMPLE:
+        return `${this.pidOf(row) || "node"} ${name} = ${value}`;
+      default:
+        return `event of kind ${kind}`;
+    }
+  }
+
+  /** Whether a row is a metric sample (in no process's lane; stepping and scrubbing skip it). */
+  isSample(row: number): boolean {
+    return this.kind[row] === SAMPLE;
+  }
+
+  /** The row `delta` events away from `row` (clamped to the recording), skipping samples. */
+  stepRow(row: number, delta: number): number {
+    const dir = delta < 0 ? -1 : 1;
+    let r = Math.min(this.count - 1, Math.max(0, row));
+    let last = this.isSample(r) ? -1 : r;
+    for (let left = Math.abs(delta); left > 0; ) {
+      const next = r + dir;
+      if (next < 0 || next >= this.count) break;
+      r = next;
+      if (!this.isSample(r)) {
+        last = r;
+        left--;
+      }
+    }
+    return last >= 0 ? last : this.eventRowNear(r);
+  }
+
+  /** `row`, or the nearest row before it (else after it) that is not a sample; -1 if none. */
+  eventRowNear(row: number): number {
+    for (let r = Math.min(row, this.count - 1); r >= 0; r--) if (!this.isSample(r)) return r;
+    for (let r = Math.max(row, 0); r < this.count; r++) if (!this.isSample(r)) return r;
+    return -1;
+  }
+
+  /** For a Receive row, the row of its Send (-1 when the sender was not traced). */
+  sendOf(receiveRow: number): number {
+    if (this.kind[receiveRow] !== RECEIVE) return -1;
+    const sendSeq = this.callIdOf(receiveRow);
+    return sendSeq > 0 ? this.rowOfSeq(sendSeq) : -1;
+  }
+
+  /** For a Send row, the row of its Receive (-1 when not received in a traced process). */
+  receiveOf(sendRow: number): number {
+    return this.receiveBySend.get(sendRow) ?? -1;
+  }
+
+  /** State rows of a GenServer/gen_statem callback call: [before, after], -1 where absent. */
+  statesOf(call: number): [number, number] {
+    return this.statesByCall.get(call) ?? [-1, -1];
+  }
+
   // ── lookups ──────────────────────────────────────────────────────────────────────────
 
-  /** Row of the event with this `seq`, or -1. */
-  rowOfSeq(seq: number): number {
+  /** Row of the event with this `seq` (among the first `end` rows), or -1. */
+  rowOfSeq(seq: number, end = this.count): number {
     let lo = 0;
-    let hi = this.count - 1;
+    let hi = end - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const s = this.seq[mid];
@@ -484,8 +592,9 @@ export class RecordingModel {
       copyIntegers(col("seq"), "seq", this.seq, at);
       copyIntegers(col("ts"), "ts", this.ts, at);
       copyIntegers(col("kind"), "kind", this.kind, at);
-      this.chunks.push(this.lazyChunk(batch, at));
-      this.pidChunk = stringChunk(col("pid"), "pid");
+      const chunk = this.lazyChunk(batch, at);
+      this.chunks.push(chunk);
+      this.pidChunk = chunk.pid;
     }
     const chunk = this.chunks[this.chunks.length - 1];
     const at = chunk.start;
@@ -500,6 +609,10 @@ export class RecordingModel {
       if (t > this.tsMax) this.tsMax = t;
       this.nextBinding[i] = -1;
       const kind = this.kind[i];
+      if (kind > TAIL && kind !== STATE) {
+        this.appendProcessEvent(i, j, kind, pid, callIds);
+        continue;
+      }
       // An event shares its call's process, and a call its caller's (parent_id names a call
       // in the same process): only top-level calls and events whose call is missing need
       // their pid looked at.
@@ -542,15 +655,47 @@ export class RecordingModel {
           else this.nextBinding[last] = i;
           this.callLastBinding[call] = i;
         }
+      } else if (kind === STATE) {
+        this.stateRows.push(i);
+        if (call >= 0) {
+          const states = this.statesByCall.get(call) ?? [-1, -1];
+          states[chunk.name.textAt(j) === "after" ? 1 : 0] = i;
+          this.statesByCall.set(call, states);
+        }
       }
     }
     this.count = at + to;
+  }
+
+  /**
+   * A process event (in its process's lane, in no call) or a sample (in no lane). Unknown
+   * kinds of a later schema are kept as rows of their process and otherwise ignored.
+   */
+  private appendProcessEvent(i: number, j: number, kind: number, pid: StringChunk, callIds: IntColumn): void {
+    this.callOf[i] = -1;
+    if (kind === SAMPLE) {
+      this.pid[i] = -1;
+      this.sampleRows.push(i);
+      return;
+    }
+    const laneIndex = (this.pid[i] = pid.internAt(j, this.pids));
+    const lane = laneIndex < this.lanes.length ? this.lanes[laneIndex] : this.newLane(laneIndex, i);
+    lane.events++;
+    if (kind < FIRST_PROCESS_EVENT || kind > LAST_PROCESS_EVENT) return;
+    this.processEventRows.push(i);
+    if (kind === RECEIVE) {
+      const sendSeq = callIds.at(j);
+      // Rows of the batch being ingested are not counted yet: search up to this one.
+      const send = sendSeq > 0 ? this.rowOfSeq(sendSeq, i) : -1;
+      if (send >= 0 && this.kind[send] === SEND) this.receiveBySend.set(send, i);
+    }
   }
 
   private lazyChunk(batch: RecordBatch, start: number): LazyChunk {
     const col = (name: string) => batch.getChild(name)!.data[0];
     return {
       start,
+      pid: stringChunk(col("pid"), "pid"),
       module: stringChunk(col("module"), "module"),
       fn: stringChunk(col("function"), "function"),
       file: stringChunk(col("file"), "file"),

@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ToWebview } from "../../../protocol/src/webview";
+import { EventKind } from "../../../protocol/src/events";
 import { formatDuration, shortPath } from "../data/format";
 import { RecordingModel } from "../data/model";
 import type { Host } from "../host";
@@ -266,7 +267,8 @@ function StatusBar({ model, row }: { model: RecordingModel | undefined; row: num
       </div>
     );
   }
-  const KIND = ["", "call", "return", "exception", "binding"];
+  const KIND = ["", "call", "return", "exception", "binding", "tail call"];
+  const code = model.kind[row] <= EventKind.TailCall;
   const name = model.nameOf(row);
   return (
     <div className="es-statusbar" data-testid="cursor-status">
@@ -277,14 +279,22 @@ function StatusBar({ model, row }: { model: RecordingModel | undefined; row: num
       <span>
         at <b>{formatDuration(model.ts[row])}</b>
       </span>
-      <span>
-        {KIND[model.kind[row]] ?? "event"} <b>{model.labelOf(row)}</b>
-        {name ? ` · ${name}` : ""}
-      </span>
+      {code ? (
+        <span>
+          {KIND[model.kind[row]] ?? "event"} <b>{model.labelOf(row)}</b>
+          {name ? ` · ${name}` : ""}
+        </span>
+      ) : (
+        <span className="es-event" data-testid="cursor-event">
+          {model.describe(row).slice(0, 160)}
+        </span>
+      )}
       <span>{model.pidOf(row)}</span>
-      <span>
-        {shortPath(model.fileOf(row), 2)}:{model.lineOf(row)}
-      </span>
+      {code && (
+        <span>
+          {shortPath(model.fileOf(row), 2)}:{model.lineOf(row)}
+        </span>
+      )}
       <span className="es-hint">{hint}</span>
     </div>
   );

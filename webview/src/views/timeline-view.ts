@@ -520,7 +520,9 @@ export class TimelineView {
     const m = this.model;
     if (!m) return;
     const step = (delta: number) => {
-      const row = Math.min(m.count - 1, Math.max(0, (this.cursorRow < 0 ? 0 : this.cursorRow) + delta));
+      // Metric samples are no step of any process: skipped.
+      const row = m.stepRow(this.cursorRow < 0 ? 0 : this.cursorRow, delta);
+      if (row < 0) return;
       this.setCursorRow(row, true);
       this.on.cursor(row);
     };
@@ -552,8 +554,8 @@ export class TimelineView {
 
   private scrubTo(x: number): void {
     const m = this.model!;
-    const row = Math.max(0, m.rowAtTime(this.timeAt(Math.min(Math.max(0, x), this.width))));
-    if (row !== this.cursorRow) {
+    const row = m.eventRowNear(Math.max(0, m.rowAtTime(this.timeAt(Math.min(Math.max(0, x), this.width)))));
+    if (row >= 0 && row !== this.cursorRow) {
       this.cursorRow = row;
       this.on.cursor(row);
       this.invalidate();
