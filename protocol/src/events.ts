@@ -88,7 +88,9 @@ export const EventKind = {
    * "scheduler_utilisation" (0..1, busy share of the normal schedulers since the previous
    * sample), "memory" (bytes), "process_count", "run_queue"; or a recorded process: "mailbox"
    * (message queue length), "reductions" (total so far), "memory" (bytes). `call_id` and
-   * `parent_id` are 0.
+   * `parent_id` are 0. Node "message_tracing" = 0 marks where the agent stopped tracing
+   * messages because it fell behind (until a "message_tracing" = 1): sends and receives in
+   * between are missing, and those it discarded are counted in the stats' `dropped`.
    */
   Sample: 17,
 } as const;
@@ -112,6 +114,7 @@ export const SampleMetric = {
   RunQueue: "run_queue",
   Mailbox: "mailbox",
   Reductions: "reductions",
+  MessageTracing: "message_tracing",
 } as const;
 
 /** Arrow type of each column, as the agent writes it. */

@@ -464,4 +464,59 @@ defmodule ElixirScope.Agent.VMTracerTest do
     assert VMTracer.whereis() == nil
     assert :erlang.statistics(:scheduler_wall_time) == :undefined
   end
+
+  test "overload: messages stop being traced and are counted as dropped, then come back" do
+    rec = Recording.start()
+    {:ok, tracer} = VMTracer.start_link(sample_ms: 0, max_backlog: 2_000, calm_ms: 20)
+    test = self()
+
+    flooder =
+      spawn(fn ->
+        ESFix.VM.wrapped_send(self(), :start)
+        receive do: (:start -> :ok)
+        # Far more trace messages than the backlog allows, as fast as possible.
+        for _ <- 1..100_000, do: send(self(), :flood)
+        send(test, :flooded)
+        receive do: (:go_on -> :ok)
+        ESFix.VM.wrapped_send(test, :after)
+        receive do: (:bye -> :ok)
+      end)
+
+    assert_receive :flooded, 30_000
+    ref = Store.atomics()
+    dropped = :atomics.get(ref, Store.index(:dropped))
+    # Messages are traced again once the tracer has caught up and stayed calm.
+    wait_for_flag(flooder, :send)
+    assert :atomics.get(ref, Store.index(:dropped)) >= dropped
+    send(flooder, :go_on)
+    assert_receive :after
+    send(flooder, :bye)
+    :ok = VMTracer.stop(tracer)
+    rows = Recording.rows(rec)
+    me = inspect(flooder)
+    floods = Enum.count(rows, &(&1.pid == me and &1.value == ":flood"))
+    dropped = :atomics.get(ref, Store.index(:dropped))
+    assert dropped > 0
+    # Each :flood is a send and a receive: recorded, dropped (queued when the pause began) or
+    # not traced (during the pause), never more.
+    assert floods + dropped < 200_000
+    # The pause and its end are in the recording, and messages after it are recorded again.
+    pause = for r <- of(rows, :sample), r.name == "message_tracing", do: {r.pid, r.value}
+    assert pause != []
+    assert Enum.all?(Enum.chunk_every(pause, 2), &(&1 == [{"", "0"}, {"", "1"}]))
+    assert Enum.any?(rows, &(&1.pid == me and &1.kind == kind(:send) and &1.value == ":after"))
+  end
+
+  defp wait_for_flag(pid, flag) do
+    case :erlang.trace_info(pid, :flags) do
+      {:flags, flags} ->
+        if flag in flags,
+          do: :ok,
+          else:
+            (
+              :erlang.yield()
+              wait_for_flag(pid, flag)
+            )
+    end
+  end
 end

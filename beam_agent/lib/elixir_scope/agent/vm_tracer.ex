@@ -39,6 +39,15 @@ defmodule ElixirScope.Agent.VMTracer do
   # unless something else already traces them; `GenServer.call`'s own monitor (monitor/3) is
   # not recorded, and a demonitor is recorded only for a monitor that was.
   #
+  # Overload. One tracer absorbs on the order of a million trace messages a second; a program
+  # sending more would grow its mailbox without bound. When more than `max_backlog` trace
+  # messages wait, messages stop being traced (`:send` and `:receive` are taken from every
+  # enrolled process, and new ones are enrolled without them) and those already queued are
+  # discarded (counted as dropped events, STATS `dropped`); a node sample "message_tracing" = 0
+  # marks the pause in the recording, = 1 its end. Spawn, exit, link, monitor and register
+  # events are never dropped. When the backlog has stayed small for `calm_ms`, messages are
+  # traced again.
+  #
   # Cleanup. `stop/1` removes the trace flags of every process traced by this process (found
   # by `:erlang.trace_info/2` over all processes), the trace patterns it set, the
   # `scheduler_wall_time` flag it turned on, writes what is left, frees its slot and exits. If
@@ -57,6 +66,10 @@ defmodule ElixirScope.Agent.VMTracer do
   @monitor_mfas [{:erlang, :monitor, 2}, {:erlang, :demonitor, 1}, {:erlang, :demonitor, 2}]
 
   @idle_ms 5
+  @max_backlog 200_000
+  @calm_ms 2_000
+  # In the traced table while messages are not traced (see "Overload").
+  @shedding :"$shedding"
   @send_ttl_ms 5_000
   @max_pending_sends 50_000
   @max_equal_sends 256
@@ -151,11 +164,18 @@ defmodule ElixirScope.Agent.VMTracer do
     end
   end
 
+  # The flags of an enrolled process: with `:call` when monitors are traced, without messages
+  # while they are not (see "Overload").
   defp flags do
-    case :persistent_term.get({@name, :call}, false) do
-      true -> [:call | @flags]
-      false -> @flags
-    end
+    flags =
+      case :persistent_term.get({@name, :call}, false) do
+        true -> [:call | @flags]
+        false -> @flags
+      end
+
+    if :ets.member(Store.traced_table(), @shedding),
+      do: flags -- [:send, :receive],
+      else: flags
   end
 
   ## The process
@@ -194,6 +214,11 @@ defmodule ElixirScope.Agent.VMTracer do
         # monitor ref => the monitored target (demonitors of other refs are not recorded)
         monitors: %{},
         sample_ms: sample_ms,
+        max_backlog: Keyword.get(opts, :max_backlog, @max_backlog),
+        calm_ms: Keyword.get(opts, :calm_ms, @calm_ms),
+        # since when messages are not traced (nil: they are), and how many were discarded
+        shedding: nil,
+        shed: 0,
         next_sample: now_ms(),
         sampler: sampler,
         stop: nil
@@ -317,7 +342,59 @@ defmodule ElixirScope.Agent.VMTracer do
     {samples, st} = maybe_sample(st)
     write(samples ++ events, crash?(events), st)
     :atomics.put(st.ref, Store.index(:slot_base) + st.slot, u)
-    expire(st)
+    st |> expire() |> backlog()
+  end
+
+  # See "Overload" in the module comment.
+  defp backlog(st) do
+    {:message_queue_len, queued} = Process.info(self(), :message_queue_len)
+    backlog = queued + length(st.buf)
+
+    if st.shed > 0, do: :atomics.add(st.ref, Store.index(:dropped), st.shed)
+    st = %{st | shed: 0}
+
+    cond do
+      st.shedding == nil and backlog > st.max_backlog ->
+        set_messages(false, st)
+        %{st | shedding: now_ms()}
+
+      st.shedding != nil and backlog * 10 < st.max_backlog and
+          now_ms() - st.shedding >= st.calm_ms ->
+        set_messages(true, st)
+        %{st | shedding: nil}
+
+      st.shedding != nil and backlog * 10 >= st.max_backlog ->
+        # Not calm yet: the calm period starts again.
+        %{st | shedding: now_ms()}
+
+      true ->
+        st
+    end
+  end
+
+  # Also writes a node sample "message_tracing" (0: paused, 1: traced again), so that the
+  # recording shows when messages were not recorded.
+  defp set_messages(on?, st) do
+    mark =
+      {17, :erlang.unique_integer([:monotonic]), :os.perf_counter(), nil, "message_tracing",
+       if(on?, do: 1, else: 0)}
+
+    write([mark], true, st)
+    traced = Store.traced_table()
+    if on?, do: :ets.delete(traced, @shedding), else: :ets.insert(traced, {@shedding})
+    me = self()
+
+    for {pid} <- :ets.tab2list(traced), is_pid(pid) do
+      try do
+        if on?,
+          do: :erlang.trace(pid, true, [:send, :receive, {:tracer, me}]),
+          else: :erlang.trace(pid, false, [:send, :receive])
+      catch
+        _, _ -> :ok
+      end
+    end
+
+    :ok
   end
 
   # Until the trace_delivered answer: trace messages into the buffer, control messages handled.
@@ -339,11 +416,20 @@ defmodule ElixirScope.Agent.VMTracer do
 
   defp handle(msg, st) when elem(msg, 0) == :trace_ts do
     case msg do
-      {:trace_ts, parent, :spawn, child, _mfa, _ts} -> limit_child(parent, child)
-      _ -> :ok
-    end
+      {:trace_ts, parent, :spawn, child, _mfa, _ts} ->
+        limit_child(parent, child)
+        %{st | buf: [msg | st.buf]}
 
-    %{st | buf: [msg | st.buf]}
+      {:trace_ts, _, tag, _, _} when st.shedding != nil and tag == :receive ->
+        %{st | shed: st.shed + 1}
+
+      {:trace_ts, _, tag, _, _, _}
+      when st.shedding != nil and tag in [:send, :send_to_non_existing_process] ->
+        %{st | shed: st.shed + 1}
+
+      _ ->
+        %{st | buf: [msg | st.buf]}
+    end
   end
 
   defp handle({:stop, from, mref}, st), do: %{st | stop: {from, mref}}
