@@ -9,35 +9,8 @@ import { describe, it } from "node:test";
 import { EventKind } from "../../protocol/src/events";
 import { CallFlag, RecordingModel } from "../../webview/src/data/model";
 import { RecordingIndex } from "../../extension/src/recorder/recording-index";
-import { eventTable, recordingBytes, RecordingScript } from "./recording-builder";
-
-const CLIENT = "#PID<0.100.0>";
-const SERVER = "#PID<0.200.0>";
-const FILE = "/app/lib/counter.ex";
-
-/** A client starts a counter GenServer, casts to it, and the server crashes later; with samples. */
-function counterScript() {
-  const s = new RecordingScript();
-  s.sample("", "memory", 30_000_000);
-  s.enter(CLIENT, "App.run/0", "[]", "/app/lib/app.ex", 3);
-  const spawnSeq = s.spawn(CLIENT, SERVER, "Counter.init/1", "[0]");
-  const init = s.enter(SERVER, "Counter.init/1", "[0]", FILE, 8);
-  s.exit(SERVER, "{:ok, %{n: 0}}");
-  s.state(SERVER, "after", "%{n: 0}", init);
-  const sendSeq = s.send(CLIENT, SERVER, "{:\"$gen_cast\", {:add, 1}}");
-  s.sample(CLIENT, "mailbox", 0);
-  s.exit(CLIENT, ":ok");
-  const recvSeq = s.receive(SERVER, "{:\"$gen_cast\", {:add, 1}}", { seq: sendSeq, from: CLIENT });
-  const cast = s.enter(SERVER, "Counter.handle_cast/2", "[{:add, 1}, %{n: 0}]", FILE, 12);
-  s.state(SERVER, "before", "%{n: 0}");
-  s.bind(SERVER, "n", "1", 12);
-  s.exit(SERVER, "{:noreply, %{n: 1}}");
-  s.state(SERVER, "after", "%{n: 1}", cast);
-  s.sample("", "memory", 31_000_000);
-  const untraced = s.receive(SERVER, ":tick");
-  const exitSeq = s.exitProcess(SERVER, ":boom");
-  return { s, spawnSeq, sendSeq, recvSeq, untraced, exitSeq };
-}
+import { eventTable, recordingBytes } from "./recording-builder";
+import { CLIENT, counterScript, FILE, SERVER } from "./vm-recording";
 
 describe("process events and samples in the webview model", () => {
   for (const batchSize of [3, 10_000]) {

@@ -134,6 +134,8 @@ export class RecordingModel {
   private readonly receiveBySend = new Map<number, number>();
   /** Call → [State "before" row, State "after" row] (-1 when absent). */
   private readonly statesByCall = new Map<number, [number, number]>();
+  /** Lane of each process, by its pid text. */
+  private readonly laneByPid = new Map<string, number>();
   bindingCount = 0;
   tsMin = Infinity;
   tsMax = -Infinity;
@@ -419,6 +421,33 @@ export class RecordingModel {
   /** For a Send row, the row of its Receive (-1 when not received in a traced process). */
   receiveOf(sendRow: number): number {
     return this.receiveBySend.get(sendRow) ?? -1;
+  }
+
+  /** The lane of the process with this pid text ("#PID<0.1.0>"), or -1 if it has none. */
+  laneOfPid(pid: string): number {
+    return this.laneByPid.get(pid) ?? -1;
+  }
+
+  /**
+   * Indexes into `processEventRows` of the process events among rows [fromRow, toRow]:
+   * [first, end). Rows are in recording order, so this is two binary searches.
+   */
+  processEventsBetween(fromRow: number, toRow: number): [number, number] {
+    const rows = this.processEventRows;
+    return [lowerBoundInt(rows.items, rows.length, fromRow), lowerBoundInt(rows.items, rows.length, toRow + 1)];
+  }
+
+  /** Process events (sends, receives, spawns…) that happened inside a call, in order. */
+  processEventsOf(call: number): number[] {
+    const end = this.callEndRow[call] >= 0 ? this.callEndRow[call] : this.count - 1;
+    const [a, b] = this.processEventsBetween(this.callRow[call], end);
+    const id = this.callIdOf(this.callRow[call]);
+    const out: number[] = [];
+    for (let k = a; k < b && out.length < 10_000; k++) {
+      const r = this.processEventRows.at(k);
+      if (this.parentIdOf(r) === id && this.pid[r] === this.callLane[call]) out.push(r);
+    }
+    return out;
   }
 
   /** State rows of a GenServer/gen_statem callback call: [before, after], -1 where absent. */
@@ -711,6 +740,7 @@ export class RecordingModel {
   private newLane(index: number, row: number): Lane {
     const lane: Lane = { index, pid: this.pids.strings[index], firstRow: row, events: 0, calls: 0, exceptions: 0, maxDepth: -1, tracks: [] };
     this.lanes.push(lane);
+    this.laneByPid.set(lane.pid, index);
     return lane;
   }
 
@@ -807,6 +837,18 @@ function upperBound(items: Int32Array, n: number, key: Float64Array, t: number):
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (key[items[mid]] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First k in [0, n) with items[k] >= x (items ascending). */
+function lowerBoundInt(items: Int32Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid] < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -1,6 +1,7 @@
 /**
- * The selected call: what it was called with, what it returned or raised, the variables it
- * bound and who called it. Every recorded string is rendered as text.
+ * The selected call: what it was called with, what it returned or raised, a GenServer's state
+ * before and after, the messages it sent and received, the variables it bound and who called
+ * it. Every recorded string is rendered as text.
  */
 import { memo } from "react";
 import { EventKind, FN_PREFIX } from "../../../protocol/src/events";
@@ -85,6 +86,8 @@ export const Details = memo(function Details({ model, call, onReveal, onSelect }
           <ValueText text={model.valueOf(endRow)} className={raised ? "es-exception" : undefined} />
         </section>
       )}
+      <StateChange model={model} call={call} />
+      <ProcessEvents model={model} call={call} />
       <section className="es-section" data-testid="details-bindings">
         <h3>Bindings{bindings.length ? ` (${bindings.length})` : ""}</h3>
         {bindings.length === 0 ? (
@@ -151,6 +154,48 @@ function TailCall({ model, call, onSelect }: { model: RecordingModel; call: numb
           <ValueText text={model.valueOf(lastEnd)} className={lastRaised ? "es-exception" : undefined} />
         </>
       )}
+    </section>
+  );
+}
+
+/** A GenServer/gen_statem callback: its state before and after (State rows). */
+function StateChange({ model, call }: { model: RecordingModel; call: number }) {
+  const [before, after] = model.statesOf(call);
+  if (before < 0 && after < 0) return null;
+  const same = before >= 0 && after >= 0 && model.valueOf(before) === model.valueOf(after);
+  return (
+    <section className="es-section" data-testid="details-state">
+      <h3>State{same ? " (unchanged)" : ""}</h3>
+      {before >= 0 && (
+        <div data-testid="details-state-before">
+          <span className="es-muted">before</span> <ValueText text={model.valueOf(before)} />
+        </div>
+      )}
+      {after >= 0 && !same && (
+        <div data-testid="details-state-after">
+          <span className="es-muted">after</span> <ValueText text={model.valueOf(after)} />
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Messages sent and received, processes spawned… by the call itself (not its callees). */
+function ProcessEvents({ model, call }: { model: RecordingModel; call: number }) {
+  const rows = model.processEventsOf(call);
+  if (rows.length === 0) return null;
+  const shown = rows.slice(0, 200);
+  return (
+    <section className="es-section" data-testid="details-process-events">
+      <h3>Messages and processes ({rows.length})</h3>
+      <ul className="es-bindings">
+        {shown.map((r) => (
+          <li key={r}>
+            <span className="es-bval">{model.describe(r).slice(0, 300)}</span>
+          </li>
+        ))}
+      </ul>
+      {rows.length > shown.length && <p className="es-muted">and {rows.length - shown.length} more</p>}
     </section>
   );
 }

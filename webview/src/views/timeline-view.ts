@@ -1,7 +1,8 @@
 /**
  * The timeline canvas: one lane per process, calls as flame-style bars stacked by depth
  * (x = time), raised calls in red, a density overview of the whole recording, a time axis and
- * the scrub cursor. Imperative on purpose: React renders the chrome around it, while zooming,
+ * the scrub cursor, with messages (send → receive arrows), spawn links and exits drawn over the
+ * lanes. Imperative on purpose: React renders the chrome around it, while zooming,
  * panning and scrubbing redraw this canvas straight from the model's typed arrays, without a
  * React render per frame.
  *
@@ -11,7 +12,7 @@
  * +/−/0 zoom, Enter reveals the selection, Escape clears it.
  */
 import { scaleLinear } from "d3";
-import { shortFunctionLabel } from "../../../protocol/src/events";
+import { EventKind, shortFunctionLabel } from "../../../protocol/src/events";
 import { busiestWindow, CallFlag, type RecordingModel } from "../data/model";
 import { formatTick } from "../data/format";
 import { PaintBatch } from "./paint-batch";
@@ -36,6 +37,8 @@ const MERGE_BELOW_PX = 4;
 /** Calls at least this wide (px) get a label. */
 const LABEL_MIN_PX = 34;
 const CURSOR_GRAB_PX = 5;
+/** Process events (messages, spawns, exits) drawn at most; more in view are not drawn. */
+const MAX_PROCESS_MARKS = 4_000;
 
 export interface LaneLayout {
   tops: Float64Array;
@@ -676,6 +679,7 @@ export class TimelineView {
     ctx.rect(0, TOP, this.width, this.height - TOP);
     ctx.clip();
     this.batch.paint(ctx);
+    this.drawProcessEvents();
     this.drawExceptionMarks();
     this.outline(this.hovered, this.theme.foreground, 1);
     this.outline(this.selected, this.theme.accent, 2);
@@ -757,6 +761,76 @@ export class TimelineView {
       text = `${l.short.slice(0, chars)}…`;
     }
     this.batch.text(raised ? this.theme.errorText : this.theme.barText, text, left, y + BAR_H / 2 + 0.5);
+  }
+
+  /**
+   * Process events over the lanes, in the band above each lane's calls: a message as a thin
+   * arrow from its send (sender's lane) to its receive (receiver's lane), a spawn as a dashed
+   * link from the parent to the child's lane, an exit as a tick (error colour unless the reason
+   * is :normal or a shutdown). Only what lies in the visible time window, at most
+   * `MAX_PROCESS_MARKS` of them: beyond that the view is too zoomed out for them to be read.
+   */
+  private drawProcessEvents(): void {
+    const m = this.model!;
+    if (m.processEventRows.length === 0) return;
+    const [a, b] = m.processEventsBetween(m.rowAtTime(this.t0) + 1, m.rowAtTime(this.t1));
+    if (b <= a || b - a > MAX_PROCESS_MARKS) return;
+    const { ctx, theme } = this;
+    const k = this.scale;
+    const xOf = (row: number) => (m.ts[row] - this.t0) * k;
+    const yOf = (lane: number) => TOP + this.layout.tops[lane] - this.scrollY + LANE_PAD_TOP / 2;
+    ctx.lineWidth = 1;
+    for (let i = a; i < b; i++) {
+      const row = m.processEventRows.at(i);
+      const lane = m.pid[row];
+      if (lane < 0 || lane >= this.layout.tops.length) continue;
+      const kind = m.kind[row];
+      const x = xOf(row);
+      const y = yOf(lane);
+      if (kind === EventKind.Send || kind === EventKind.Receive) {
+        // Each message once: from its send, or from its receive when the send is off screen.
+        const send = kind === EventKind.Send ? row : m.sendOf(row);
+        if (kind === EventKind.Receive && send >= 0 && m.ts[send] >= this.t0) continue;
+        const recv = kind === EventKind.Send ? m.receiveOf(row) : row;
+        ctx.strokeStyle = ctx.fillStyle = theme.accent;
+        if (send < 0 || recv < 0 || m.pid[send] < 0 || m.pid[recv] < 0) {
+          ctx.fillRect(Math.round(x) - 1, y - 2, 3, 3);
+          continue;
+        }
+        this.arrow(xOf(send), yOf(m.pid[send]), xOf(recv), yOf(m.pid[recv]));
+      } else if (kind === EventKind.Spawn) {
+        const child = m.laneOfPid(m.nameOf(row));
+        ctx.strokeStyle = ctx.fillStyle = theme.muted;
+        ctx.fillRect(Math.round(x) - 1, y - 2, 3, 3);
+        if (child < 0) continue;
+        ctx.setLineDash([3, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x + 0.5, y);
+        ctx.lineTo(x + 0.5, yOf(child));
+        ctx.stroke();
+        ctx.setLineDash([]);
+      } else if (kind === EventKind.Exit) {
+        const normal = /^(:normal|:shutdown|\{:shutdown, )/.test(m.valueOf(row));
+        ctx.fillStyle = normal ? theme.muted : theme.error;
+        ctx.fillRect(Math.round(x) - 1, y - 4, 2, 9);
+      }
+    }
+  }
+
+  /** A straight arrow from (x0, y0) to (x1, y1) with a small head, in the current stroke style. */
+  private arrow(x0: number, y0: number, x1: number, y1: number): void {
+    const { ctx } = this;
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y1);
+    ctx.stroke();
+    const angle = Math.atan2(y1 - y0, x1 - x0);
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - 6 * Math.cos(angle - 0.45), y1 - 6 * Math.sin(angle - 0.45));
+    ctx.lineTo(x1 - 6 * Math.cos(angle + 0.45), y1 - 6 * Math.sin(angle + 0.45));
+    ctx.closePath();
+    ctx.fill();
   }
 
   private drawExceptionMarks(): void {
