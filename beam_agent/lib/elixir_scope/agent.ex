@@ -65,9 +65,22 @@ defmodule ElixirScope.Agent do
   `ElixirScope.Agent.Collector.start_session/1`. Registers the at-exit flush once.
   """
   def start(opts) do
+    with {:ok, ready} <- start_session(opts) do
+      register_at_exit()
+      {:ok, ready}
+    end
+  end
+
+  @doc """
+  Starts a session in a running node that `ElixirScope.Agent.Attach` loaded the agent into over
+  distribution. As `start/1`, but registers no at-exit hook: the agent's modules are removed
+  from the node when the session ends, and a hook would outlive them.
+  """
+  def attach(opts), do: start_session(opts)
+
+  defp start_session(opts) do
     with {:ok, _} <- Application.ensure_all_started(:elixir_scope_agent),
          {:ok, ready} <- Collector.start_session(opts) do
-      register_at_exit()
       {:ok, ready}
     else
       {:error, {app, reason}} when is_atom(app) ->

@@ -148,13 +148,66 @@ defmodule ElixirScope.Agent.Instrumenter do
         {:skip, "not an Elixir module name"}
 
       true ->
-        case Path.wildcard(Path.join([lib_dir, "*", "ebin", "Elixir." <> name <> ".beam"])) do
-          [path | _] -> instrument_file(path, name, functions, root, site, opts)
-          [] -> {:skip, "no compiled module under #{lib_dir} (run mix compile first)"}
+        case find_beam(name, lib_dir) do
+          nil ->
+            {:skip,
+             "no compiled module under #{lib_dir} or on the code path (run mix compile first)"}
+
+          path ->
+            instrument_file(path, name, functions, root, site, opts)
         end
     end
   rescue
     e -> {:skip, "could not instrument: " <> Exception.message(e)}
+  end
+
+  # The .beam to rewrite: the file the running code was loaded from when the module is loaded
+  # and the file still holds that code (a node attached to may run another build than
+  # `lib_dir`'s; restoring must give it back its own code), else `<lib_dir>/*/ebin`, else the
+  # file the code path would load it from.
+  defp find_beam(name, lib_dir) do
+    in_lib_dir =
+      List.first(Path.wildcard(Path.join([lib_dir, "*", "ebin", "Elixir." <> name <> ".beam"])))
+
+    module = existing_module("Elixir." <> name)
+    loaded = module && loaded_file(module)
+
+    cond do
+      loaded != nil and (in_lib_dir == nil or beam_md5(in_lib_dir) != beam_md5(loaded)) -> loaded
+      in_lib_dir != nil -> in_lib_dir
+      true -> on_code_path(name)
+    end
+  end
+
+  # No atoms from the plan: a module that was never loaded or referenced has no atom yet.
+  defp existing_module(name) do
+    String.to_existing_atom(name)
+  rescue
+    ArgumentError -> nil
+  end
+
+  defp loaded_file(module) do
+    with {:file, path} when is_list(path) <- :code.is_loaded(module),
+         md5 when is_binary(md5) <- beam_md5(List.to_string(path)),
+         true <- md5 == module.module_info(:md5) do
+      List.to_string(path)
+    else
+      _ -> nil
+    end
+  end
+
+  defp on_code_path(name) do
+    case :code.where_is_file(String.to_charlist("Elixir." <> name <> ".beam")) do
+      path when is_list(path) -> List.to_string(path)
+      :non_existing -> nil
+    end
+  end
+
+  defp beam_md5(path) do
+    case :beam_lib.md5(String.to_charlist(path)) do
+      {:ok, {_, md5}} -> md5
+      _ -> nil
+    end
   end
 
   defp plan_name(%{"module" => name}), do: name
