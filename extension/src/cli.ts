@@ -1,6 +1,8 @@
 /**
  * `elixir-scope` command line: the same recording pipeline as the extension, headless.
  *   elixir-scope record [--cwd DIR] [--out rec.arrow] [--timeout SECONDS] [-- COMMAND...]
+ *   elixir-scope record --attach NODE [--cookie COOKIE|FILE] [--cwd DIR] [--out rec.arrow]
+ * Ctrl-C stops the recording (Stop Recording) and writes it; a second Ctrl-C abandons it.
  *   elixir-scope render rec.arrow --png out.png [--width 1600] [--height 900]
  *   elixir-scope summary rec.arrow
  */
@@ -13,9 +15,11 @@ import { decodeRecording, encodeRecording } from "./recorder/recording-file";
 import { summarize, formatSummary } from "./recorder/summary";
 import { planWorkspace } from "../../server/src/analysis/plan";
 import { renderRecording } from "./headless/render";
+import { attachLauncher } from "./recorder/attach";
 
 const USAGE = `usage:
   elixir-scope record [--cwd DIR] [--out rec.arrow] [--timeout SECONDS] [-- COMMAND...]   (default command: mix test)
+  elixir-scope record --attach NODE [--cookie COOKIE|FILE] [--cwd DIR] [--out rec.arrow]   (records a running node until Ctrl-C)
   elixir-scope render REC.arrow --png OUT.png [--width 1600] [--height 900]
   elixir-scope summary REC.arrow`;
 
@@ -25,17 +29,28 @@ async function record(argv: string[]): Promise<number> {
   const command = dash >= 0 ? argv.slice(dash + 1).join(" ") : "mix test";
   const { values } = parseArgs({
     args: own,
-    options: { cwd: { type: "string" }, out: { type: "string" }, timeout: { type: "string" }, quiet: { type: "boolean" } },
+    options: {
+      cwd: { type: "string" },
+      out: { type: "string" },
+      timeout: { type: "string" },
+      quiet: { type: "boolean" },
+      attach: { type: "string" },
+      cookie: { type: "string" },
+    },
   });
+  const agentEbin = join(__dirname, "agent", "ebin");
+  const attach = values.attach !== undefined ? { node: values.attach, cookie: values.cookie ?? "" } : undefined;
   const cwd = resolve(values.cwd ?? ".");
   const out = resolve(values.out ?? "recording.arrow");
   const { modules } = await planWorkspace(cwd, { wasmDir: __dirname });
   if (modules.length === 0) throw new RecorderError(`No Elixir modules found under ${cwd}/lib: is this a Mix project?`);
   const session = new RecordingSession({
     cwd,
-    command,
+    command: attach ? `attach ${attach.node}` : command,
     modules,
-    agentEbin: join(__dirname, "agent", "ebin"),
+    agentEbin,
+    launcher: attach ? attachLauncher(attach, agentEbin) : undefined,
+    skipCompile: attach !== undefined,
     spillPath: join(tmpdir(), `elixir-scope-spill-${process.pid}.arrows`),
     connectTimeoutMs: Number(values.timeout ?? 120) * 1000,
     onOutput: (text, stream) => {
@@ -44,7 +59,21 @@ async function record(argv: string[]): Promise<number> {
     onLog: (log) => process.stderr.write(`[agent ${log.level}] ${log.message}\n`),
     onPhase: (phase) => process.stderr.write(`elixir-scope: ${phase}…\n`),
   });
-  const result = await session.run();
+  // Ctrl-C: Stop Recording (the agent flushes, the program is terminated, the recording is
+  // written); a second one abandons it (the program is killed).
+  const onSigint = () => {
+    if (stopping) {
+      session.dispose();
+      return;
+    }
+    stopping = true;
+    process.stderr.write("elixir-scope: stopping (Ctrl-C again to abandon the recording)…\n");
+    session.stop();
+  };
+  let stopping = false;
+  process.on("SIGINT", onSigint);
+  process.once("SIGTERM", () => session.dispose());
+  const result = await session.run().finally(() => process.off("SIGINT", onSigint));
   for (const w of result.warnings) process.stderr.write(`elixir-scope: warning: ${w}\n`);
   if (result.ring.spillError) process.stderr.write(`elixir-scope: warning: ${result.ring.spillError}; those events were dropped\n`);
   if (result.ring.keptEvents === 0) throw new RecorderError(`The agent connected but recorded no events; nothing written.`);

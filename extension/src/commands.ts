@@ -2,6 +2,7 @@
 import * as vscode from "vscode";
 import type { RecordingController } from "./recording-controller";
 import type { TimelinePanel } from "./timeline-panel";
+import type { AttachTarget } from "./recorder/attach";
 
 interface Deps {
   controller: RecordingController;
@@ -11,7 +12,8 @@ interface Deps {
 export const COMMANDS = {
   "elixirScope.recordSession": (d: Deps) => d.controller.recordSession(),
   "elixirScope.recordSessionWith": (d: Deps) => d.controller.recordSessionWith(),
-  "elixirScope.attachToNode": (d: Deps) => d.controller.attachToNode(),
+  /** Asks for the node and cookie; `{node, cookie}` (from another extension or a test) skips the questions. */
+  "elixirScope.attachToNode": (d: Deps, target?: unknown) => d.controller.attachToNode(attachTarget(target)),
   /** From the language server's test code lenses: (uri, line?) → `mix test path[:line]`. */
   "elixirScope.recordTest": (d: Deps, uri?: unknown, line?: unknown) => d.controller.recordTest(uri, line),
   "elixirScope.stopRecording": (d: Deps) => d.controller.stop(),
@@ -26,6 +28,12 @@ export const COMMANDS = {
     return typeof seq === "number" ? d.controller.moveCursor(seq) : undefined;
   },
 } satisfies Record<string, (d: Deps, ...args: unknown[]) => unknown>;
+
+function attachTarget(arg: unknown): AttachTarget | undefined {
+  if (typeof arg !== "object" || arg === null) return undefined;
+  const { node, cookie } = arg as Record<string, unknown>;
+  return typeof node === "string" ? { node, cookie: typeof cookie === "string" ? cookie : "" } : undefined;
+}
 
 export function registerCommands(context: vscode.ExtensionContext, deps: Deps): void {
   for (const [id, run] of Object.entries(COMMANDS)) {

@@ -12,7 +12,7 @@ import { delimiter } from "node:path";
 import { decodeRecording, encodeRecording } from "./recorder/recording-file";
 import { RecordingIndex, type CursorEvent } from "./recorder/recording-index";
 import { isInteractive, runInTerminal } from "./terminal-launcher";
-import { attachLauncher, type AttachTarget } from "./recorder/attach";
+import { attachLauncher, nodeNameProblem, type AttachTarget } from "./recorder/attach";
 
 export interface Recording {
   /** Arrow IPC file bytes (the same format a saved recording has). */
@@ -100,23 +100,45 @@ export class RecordingController implements vscode.Disposable {
   }
 
   /**
-   * Asks for a node name and cookie (the name is remembered per workspace, the cookie is not),
-   * then records that running node until Stop Recording; the node keeps running afterwards.
+   * Attach to Running Node: asks for the node's name (remembered per workspace) and cookie (not
+   * remembered unless elixirScope.attach.rememberCookie is on; then it is kept in VS Code's
+   * secret storage), then records that node until Stop Recording; the node runs on afterwards.
+   * `given` (from a command invocation with arguments) skips the questions.
    */
-  async attachToNode(): Promise<Recording | undefined> {
+  async attachToNode(given?: AttachTarget): Promise<Recording | undefined> {
     const folder = await this.pickFolder();
     if (!folder) return undefined;
-    const node = await vscode.window.showInputBox({
-      prompt: "Node to attach to (as Node.self() prints it in that node)",
-      placeHolder: "my_app@localhost",
-      value: this.context.workspaceState.get<string>(LAST_NODE_KEY),
-      validateInput: (v) => (/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(v.trim()) ? undefined : "Write it as name@host"),
+    const target = given ?? (await this.askAttachTarget(folder));
+    if (!target) return undefined;
+    return this.recordSession({ folder, command: `attach ${target.node}`, attach: target });
+  }
+
+  private async askAttachTarget(folder: vscode.WorkspaceFolder): Promise<AttachTarget | undefined> {
+    const node = (
+      await vscode.window.showInputBox({
+        title: "ElixirScope: Attach to Running Node",
+        prompt: "Node to attach to: name@host as Node.self() prints it in the node, or just name for a node started with --sname on this machine",
+        placeHolder: "my_app@localhost",
+        value: this.context.workspaceState.get<string>(LAST_NODE_KEY),
+        ignoreFocusOut: true,
+        validateInput: (v) => nodeNameProblem(v),
+      })
+    )?.trim();
+    if (!node) return undefined;
+    await this.context.workspaceState.update(LAST_NODE_KEY, node);
+    const config = vscode.workspace.getConfiguration("elixirScope", folder);
+    const remember = readSettings((key) => config.get(key)).attachRememberCookie;
+    const secretKey = `elixirScope.cookie:${folder.uri.toString()}:${node}`;
+    const cookie = await vscode.window.showInputBox({
+      title: `ElixirScope: cookie of ${node}`,
+      prompt: "The node's cookie (Node.get_cookie() in the node), the path of a file holding it, or empty for ~/.erlang.cookie",
+      password: true,
+      ignoreFocusOut: true,
+      value: remember ? await this.context.secrets.get(secretKey) : undefined,
     });
-    if (!node?.trim()) return undefined;
-    const cookie = await vscode.window.showInputBox({ prompt: `Cookie of ${node.trim()} (Node.get_cookie() in it)`, password: true });
-    if (!cookie?.trim()) return undefined;
-    await this.context.workspaceState.update(LAST_NODE_KEY, node.trim());
-    return this.recordSession({ folder, command: `attach ${node.trim()}`, attach: { node: node.trim(), cookie: cookie.trim() } });
+    if (cookie === undefined) return undefined;
+    if (remember) await this.context.secrets.store(secretKey, cookie.trim());
+    return { node, cookie: cookie.trim() };
   }
 
   async recordSession(override?: { folder: vscode.WorkspaceFolder; command: string; attach?: AttachTarget }): Promise<Recording | undefined> {
@@ -230,7 +252,8 @@ export class RecordingController implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.session?.kill();
+    // The program ElixirScope started must not outlive it; an attached node runs on.
+    this.session?.dispose();
     this.status.dispose();
     this.changed.dispose();
     this.cursorMoved.dispose();

@@ -19,6 +19,8 @@ export interface Settings {
   /** Module name patterns (`*` = any run of characters) to record only / never. */
   includeModules: string[];
   excludeModules: string[];
+  /** Attach to Running Node keeps the cookie (in VS Code's secret storage, per workspace and node). */
+  attachRememberCookie: boolean;
 }
 
 export class SettingsError extends Error {}
@@ -40,6 +42,7 @@ export function readSettings(get: Get): Settings {
     sampling: oneOf(get, "sampling", ["adaptive", "off"] as const, "adaptive"),
     includeModules: patterns(get, "includeModules"),
     excludeModules: patterns(get, "excludeModules"),
+    attachRememberCookie: boolean(get, "attach.rememberCookie", false),
   };
 }
 
@@ -78,6 +81,12 @@ function oneOf<T extends string>(get: Get, key: string, allowed: readonly T[], f
     fail(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, not ${JSON.stringify(v)}`);
   }
   return v as T;
+}
+
+function boolean(get: Get, key: string, fallback: boolean): boolean {
+  const v = get(key) ?? fallback;
+  if (typeof v !== "boolean") fail(key, `must be true or false, not ${JSON.stringify(v)}`);
+  return v;
 }
 
 function integer(get: Get, key: string, fallback: number, min: number, max: number): number {

@@ -12,6 +12,8 @@ test("defaults when nothing is set", () => {
   assert.deepEqual([s.includeModules, s.excludeModules], [[], []]);
   assert.equal(s.sampling, "adaptive");
   assert.equal(s.port, 0);
+  assert.equal(s.attachRememberCookie, false);
+  assert.equal(readSettings(from({ "attach.rememberCookie": true })).attachRememberCookie, true);
   assert.equal(readSettings(from({ sampling: "off" })).sampling, "off");
 });
 
@@ -22,6 +24,7 @@ const bad: [Record<string, unknown>, RegExp][] = [
   [{ "values.maxDepth": 0 }, /elixirScope\.values\.maxDepth must be between 1 and 100/],
   [{ port: 70000 }, /elixirScope\.port must be between 0 and 65535/],
   [{ port: 80.5 }, /elixirScope\.port must be a whole number/],
+  [{ "attach.rememberCookie": "yes" }, /elixirScope\.attach\.rememberCookie must be true or false, not "yes"/],
   [{ sampling: "sometimes" }, /elixirScope\.sampling must be one of "adaptive", "off", not "sometimes"/],
   [{ excludeModules: "MyApp.Repo" }, /elixirScope\.excludeModules must be a list/],
   [{ includeModules: ["MyApp; rm -rf"] }, /elixirScope\.includeModules must be a list of module names or patterns/],

@@ -48,6 +48,11 @@ export interface RecordOptions {
    * terminal); resolves when it exits. The recording also ends when the agent disconnects.
    */
   launcher?: (spec: LaunchSpec) => Promise<ProgramExit>;
+  /**
+   * Stop Recording waits this long for the agent's BYE, and a terminated program this long
+   * before SIGKILL (default STOP_GRACE_MS).
+   */
+  stopGraceMs?: number;
   /** Port to listen on for the agent (127.0.0.1); 0 or absent: any free port. */
   port?: number;
   /** Overload protection in the agent (default "adaptive"). */
@@ -80,6 +85,12 @@ export interface RecordResult {
   warnings: string[];
 }
 
+/**
+ * How long Stop Recording waits for the agent's BYE before it terminates the program, and then
+ * for the program to end before it is killed.
+ */
+export const STOP_GRACE_MS = 10_000;
+
 const DEFAULT_VALUES: InstrumentationPlan["values"] = { max_chars: 400, max_items: 25, max_depth: 6 };
 
 export class RecordingSession {
@@ -105,14 +116,30 @@ export class RecordingSession {
     this.ring = new RingBuffer(opts.ringCapBytes ?? 512 * 1024 * 1024, opts.spillPath);
   }
 
-  /** Runs the whole recording; resolves when the program exited and the agent said goodbye. */
+  /**
+   * Runs the whole recording; resolves when the program exited and the agent said goodbye.
+   * Whatever way it ends, the listener is closed and a launched program does not outlive it.
+   */
   async run(): Promise<RecordResult> {
+    try {
+      return await this.record();
+    } catch (e) {
+      this.kill();
+      this.close();
+      throw e;
+    } finally {
+      process.off("exit", this.killOnExit);
+    }
+  }
+
+  private async record(): Promise<RecordResult> {
     const { opts } = this;
     const mixEnv = mixEnvFor(opts.command, opts.env ?? process.env);
     if (!opts.skipCompile) {
       opts.onPhase?.("compiling");
       await runCompile(opts.cwd, mixEnv, opts.env, opts.onOutput);
     }
+    if (this.stopRequested) throw new RecorderError("Recording stopped before the program started; nothing was recorded.");
     opts.onPhase?.("starting");
     const port = await this.listen();
     const plan: InstrumentationPlan = {
@@ -130,8 +157,6 @@ export class RecordingSession {
       timeout(timeoutMs).then(() => "timeout" as const),
     ]);
     if (outcome === "timeout") {
-      this.kill();
-      this.close();
       throw new RecorderError(
         `The agent did not connect within ${timeoutMs / 1000} s. Check that "${opts.command}" starts an Elixir node ` +
           `(see the program's output), or raise elixirScope.connectTimeoutSeconds.`,
@@ -147,6 +172,9 @@ export class RecordingSession {
     opts.onPhase?.("finishing");
     if (this.agent) await socketClosed(this.agent);
     this.close();
+    if (!this.hello && this.stopRequested) {
+      throw new RecorderError("Recording stopped before the agent connected; nothing was recorded.");
+    }
     if (!this.hello) {
       throw new RecorderError(
         `"${opts.command}" exited (code ${code ?? signal}) before the ElixirScope agent connected; nothing was recorded. ` +
@@ -166,14 +194,45 @@ export class RecordingSession {
     };
   }
 
-  /** Asks the agent to stop recording (it restores the original code and flushes). */
+  /**
+   * Stop Recording: asks the agent to stop (it restores the original code, flushes and says
+   * BYE); once it has hung up, a launched program is terminated. An agent that does not hang
+   * up within STOP_GRACE_MS is not waited for. Before the agent connected: the program is
+   * terminated (or the agent is told to stop as soon as it connects).
+   */
   stop(): void {
+    if (this.stopRequested) return;
     this.stopRequested = true;
-    if (this.agent && !this.agent.destroyed) this.agent.write(encodeFrame(FrameType.Stop));
-    else this.terminate();
+    if (this.agent && !this.agent.destroyed) {
+      this.agent.write(encodeFrame(FrameType.Stop));
+      const graceMs = this.opts.stopGraceMs ?? STOP_GRACE_MS;
+      const force = setTimeout(() => {
+        this.warnings.push(`the agent did not finish within ${graceMs / 1000} s of Stop Recording; the program was terminated`);
+        this.terminate();
+        // An attached node: closing the connection makes its agent restore the code and go.
+        if (!this.child) this.agent?.destroy();
+      }, graceMs);
+      force.unref();
+      void this.agentGone.then(() => clearTimeout(force));
+    } else {
+      this.terminate();
+    }
   }
 
-  /** SIGTERM to the launched program's process group, SIGKILL if it is still there 5 s later. */
+  /**
+   * Ends the session at once because its owner goes away (the extension is deactivated, the
+   * CLI exits): the launched program is killed, the listener closed, and the agent's connection
+   * closed (an attached node's agent then restores the original code and is removed). `run()`
+   * still settles with what was received.
+   */
+  dispose(): void {
+    this.stopRequested = true;
+    this.kill();
+    this.agent?.destroy();
+    this.close();
+  }
+
+  /** SIGTERM to the launched program's process group, SIGKILL if it is still there after the grace. */
   private terminate(): void {
     const child = this.child;
     if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
@@ -185,7 +244,7 @@ export class RecordingSession {
       }
     };
     signal("SIGTERM");
-    const force = setTimeout(() => signal("SIGKILL"), 5_000);
+    const force = setTimeout(() => signal("SIGKILL"), this.opts.stopGraceMs ?? STOP_GRACE_MS);
     force.unref();
     child.once("close", () => clearTimeout(force));
   }
@@ -201,7 +260,9 @@ export class RecordingSession {
     return true;
   }
 
-  /** Kills the recorded program. */
+  private readonly killOnExit = () => this.kill();
+
+  /** Kills the recorded program (SIGKILL to its process group). */
   kill(): void {
     const pid = this.child?.pid;
     if (pid && this.child?.exitCode === null) {
@@ -291,6 +352,8 @@ export class RecordingSession {
               this.agent = socket;
               socket.once("close", () => this.markAgentGone());
               socket.write(encodeFrame(FrameType.Plan, JSON.stringify(plan)));
+              // Stopped while it was connecting: it stops as soon as it is recording.
+              if (this.stopRequested) socket.write(encodeFrame(FrameType.Stop));
               resolve();
               continue;
             }
@@ -389,11 +452,20 @@ export class RecordingSession {
         if (last) this.lastOutputLine = last;
         opts.onOutput?.(text, "stdout");
       };
-      return opts.launcher({ command: opts.command, cwd: opts.cwd, env, output, agentGone: this.agentGone });
+      // A launcher's failure once the agent is connected does not lose what was recorded.
+      return opts.launcher({ command: opts.command, cwd: opts.cwd, env, output, agentGone: this.agentGone }).catch((e: unknown) => {
+        if (!this.hello) throw e;
+        this.warnings.push((e as Error).message);
+        return { code: 1, signal: null };
+      });
     }
     return new Promise((resolve, reject) => {
+      // Its own process group, so that Stop Recording ends everything the command started.
       const child = spawn(opts.command, { cwd: opts.cwd, env, shell: true, detached: true, stdio: ["ignore", "pipe", "pipe"] });
       this.child = child;
+      // If the extension host or the CLI exits while it runs, the program goes too.
+      process.once("exit", this.killOnExit);
+      child.once("close", () => process.off("exit", this.killOnExit));
       child.stdout!.on("data", (d: Buffer) => opts.onOutput?.(d.toString("utf8"), "stdout"));
       child.stderr!.on("data", (d: Buffer) => opts.onOutput?.(d.toString("utf8"), "stderr"));
       child.once("error", (e) => reject(new RecorderError(`Could not start "${opts.command}": ${e.message}`)));
