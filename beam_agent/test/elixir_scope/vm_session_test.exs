@@ -224,6 +224,36 @@ defmodule ElixirScope.Agent.VMSessionTest do
     end
   end
 
+  test "a new PLAN switches VM events on and off during the session", %{fix: fix} do
+    off = %{vm: %{events: false, sample_ms: 0}}
+    {sock, _} = start_session(plan(fix, off))
+    assert VMTracer.whereis() == nil
+    FakeRecorder.send_plan(sock, plan(fix, %{vm: %{events: true, sample_ms: 0}}))
+    {_, early} = await_ready(sock, [])
+    assert VMTracer.whereis() != nil
+    {_, runner} = run(&ESFix.VMSession.run/0)
+    FakeRecorder.send_plan(sock, plan(fix, off))
+    {_, early2} = await_ready(sock, [])
+    assert VMTracer.whereis() == nil
+
+    assert Enum.all?(
+             Process.list(),
+             &(:erlang.trace_info(&1, :flags) in [{:flags, []}, :undefined])
+           )
+
+    Agent.finish("done")
+    rows = early ++ early2 ++ FakeRecorder.collect(sock).events
+    assert Enum.any?(rows, &(&1["kind"] == 6 and &1["pid"] == runner))
+  end
+
+  defp await_ready(sock, rows) do
+    case FakeRecorder.recv(sock) do
+      {:ready, ready} -> {ready, rows}
+      {:events, read} -> await_ready(sock, rows ++ ElixirScope.Agent.ArrowReader.rows(read))
+      {_other, _} -> await_ready(sock, rows)
+    end
+  end
+
   # EVENTS rows received until one satisfies `done?`.
   defp rows_until(sock, rows, done?) do
     case FakeRecorder.recv(sock) do

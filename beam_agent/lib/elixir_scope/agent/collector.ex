@@ -274,7 +274,8 @@ defmodule ElixirScope.Agent.Collector do
     }
 
     Store.enable(ref, true)
-    {vm, vm_error} = start_vm(plan["vm"])
+    vm_opts = vm_opts(plan["vm"])
+    {vm, vm_error} = start_vm(vm_opts)
 
     case send_frame(sock, @ready, JSON.encode(ready)) do
       :ok ->
@@ -286,6 +287,7 @@ defmodule ElixirScope.Agent.Collector do
         session = %{
           socket: sock,
           vm: vm,
+          vm_opts: vm_opts,
           loaded: loaded,
           plan: plan_entries(plan["modules"]),
           lib_dir: lib_dir,
@@ -309,10 +311,9 @@ defmodule ElixirScope.Agent.Collector do
   end
 
   # VM events and metrics (PLAN `vm: {events, sample_ms}`, see `ElixirScope.Agent.VMTracer`):
-  # `{pid | nil, warning | nil}`.
-  defp start_vm(opts) do
+  # `{events?, sample_ms}`, the defaults for what the PLAN leaves out.
+  defp vm_opts(opts) do
     opts = if is_map(opts), do: opts, else: %{}
-    events? = opts["events"] != false
 
     sample_ms =
       case opts["sample_ms"] do
@@ -320,13 +321,20 @@ defmodule ElixirScope.Agent.Collector do
         _ -> @sample_ms
       end
 
-    if not events? and sample_ms == 0 do
-      {nil, nil}
-    else
-      case VMTracer.start_link(events: events?, sample_ms: sample_ms) do
-        {:ok, pid} -> {pid, nil}
-        {:error, reason} -> {nil, "VM events are not recorded: #{inspect(reason)}"}
-      end
+    {opts["events"] != false, sample_ms}
+  end
+
+  # `{pid | nil, warning | nil}`.
+  defp start_vm({false, 0}), do: {nil, nil}
+
+  defp start_vm({events?, sample_ms}) do
+    case VMTracer.start_link(events: events?, sample_ms: sample_ms) do
+      {:ok, pid} ->
+        {pid, nil}
+
+      {:error, reason} ->
+        why = if is_binary(reason), do: reason, else: inspect(reason)
+        {nil, "VM events and metrics are not recorded: #{why}"}
     end
   end
 
@@ -340,7 +348,8 @@ defmodule ElixirScope.Agent.Collector do
 
   # Applies a PLAN received during the session: modules no longer planned (or planned with
   # other functions) get their original code back, newly planned ones are instrumented, the
-  # others are left alone; `sampling` is switched. Answers READY with the whole current set.
+  # others are left alone; `sampling` is switched, and `vm` (see `replan_vm/2`). Answers READY
+  # with the whole current set.
   defp replan(s, plan) do
     wanted = plan_entries(plan["modules"])
     lib_dir = if is_binary(plan["lib_dir"]), do: plan["lib_dir"], else: s.lib_dir
@@ -360,6 +369,8 @@ defmodule ElixirScope.Agent.Collector do
           Enum.map(not_restored, &%{module: &1, reason: "original code not restored (in use)"})
     }
 
+    # The tracer is in its new state when the recorder reads READY.
+    s = replan_vm(s, plan)
     send_frame(s.socket, @ready, JSON.encode(ready))
 
     %{
@@ -374,6 +385,23 @@ defmodule ElixirScope.Agent.Collector do
           )
     }
   end
+
+  # A PLAN with other `vm` settings restarts the tracer with them (a PLAN without `vm` keeps
+  # the current ones).
+  defp replan_vm(s, %{"vm" => vm}) do
+    case vm_opts(vm) do
+      same when same == s.vm_opts ->
+        s
+
+      opts ->
+        stop_vm(s)
+        {pid, error} = start_vm(opts)
+        if error, do: send_log(s, "warning", error)
+        %{s | vm: pid, vm_opts: opts}
+    end
+  end
+
+  defp replan_vm(s, _plan), do: s
 
   defp values(%{} = v) do
     d = Value.default_opts()

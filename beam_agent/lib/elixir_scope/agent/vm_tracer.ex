@@ -20,12 +20,15 @@ defmodule ElixirScope.Agent.VMTracer do
   # `unique` comes from the same counter as the hot path's seqs (`erlang:unique_integer
   # ([monotonic])`) and is taken in the traced process when the event happens. So a VM event's
   # seq places it exactly among the recorded calls of every process. The collector's `Drain`
-  # needs a lower bound of every seq not yet written, and trace messages arrive late: in each
-  # round this process reads U = a fresh unique integer, asks `:erlang.trace_delivered(:all)`,
-  # and when the answer comes every trace message generated before U is in its mailbox. It then
-  # pairs, writes the events below U as one chunk and only then publishes U in its slot. Events
-  # at or above U wait for the next round. Rounds run back to back while trace messages come,
-  # every `@idle_ms` otherwise; the drain holds recorded events back by at most about a round.
+  # needs a lower bound B of every seq not yet written, and trace messages arrive late: in each
+  # round this process reads U = a fresh unique integer and asks `:erlang.trace_delivered(:all)`.
+  # Measured: when the answer comes, a trace message stamped before U can still be on its way
+  # (the sender's message is stamped before it is handed over), for a moment. So B lags: it is
+  # the U of an earlier round that started at least `@lag_ms` before this one ended, and only
+  # events below B are paired and written (one chunk), after which B is published in the slot.
+  # Rounds run back to back while trace messages come, every `@idle_ms` otherwise; the drain
+  # holds recorded events back by about `@lag_ms` plus a round. A trace message that arrives
+  # later than that still is written, out of order (the drain counts it and warns).
   #
   # Send → receive. A `receive` trace event means the message was put into the receiver's
   # mailbox (the Erlang VM's meaning), not that a `receive` expression took it; the binding rows
@@ -66,6 +69,7 @@ defmodule ElixirScope.Agent.VMTracer do
   @monitor_mfas [{:erlang, :monitor, 2}, {:erlang, :demonitor, 1}, {:erlang, :demonitor, 2}]
 
   @idle_ms 5
+  @lag_ms 3
   @max_backlog 200_000
   @calm_ms 2_000
   # In the traced table while messages are not traced (see "Overload").
@@ -214,6 +218,10 @@ defmodule ElixirScope.Agent.VMTracer do
         # monitor ref => the monitored target (demonitors of other refs are not recorded)
         monitors: %{},
         sample_ms: sample_ms,
+        # the published lower bound, and the rounds {U, started at ms} not yet old enough
+        bound: :atomics.get(ref, Store.index(:slot_base) + slot),
+        rounds: [],
+        lag_ms: Keyword.get(opts, :lag_ms, @lag_ms),
         max_backlog: Keyword.get(opts, :max_backlog, @max_backlog),
         calm_ms: Keyword.get(opts, :calm_ms, @calm_ms),
         # since when messages are not traced (nil: they are), and how many were discarded
@@ -335,14 +343,25 @@ defmodule ElixirScope.Agent.VMTracer do
 
   defp run_round(st) do
     u = :erlang.unique_integer([:monotonic])
+    started = now_ms()
     tref = :erlang.trace_delivered(:all)
     st = collect(st, tref)
-    {ready, later} = Enum.split_with(st.buf, &(seq_of(&1) < u))
-    {events, st} = pair(Enum.sort_by(ready, &seq_of/1), %{st | buf: later})
+    {bound, rounds} = lagged_bound([{u, started} | st.rounds], now_ms() - st.lag_ms, st.bound)
+    {ready, later} = Enum.split_with(st.buf, &(seq_of(&1) < bound))
+    {events, st} = pair(Enum.sort_by(ready, &seq_of/1), %{st | buf: later, rounds: rounds})
     {samples, st} = maybe_sample(st)
     write(samples ++ events, crash?(events), st)
-    :atomics.put(st.ref, Store.index(:slot_base) + st.slot, u)
-    st |> expire() |> backlog()
+    :atomics.put(st.ref, Store.index(:slot_base) + st.slot, bound)
+    %{st | bound: bound} |> expire() |> backlog()
+  end
+
+  # The newest round start U at least `lag_ms` old (else the bound as it was), and the rounds
+  # still too recent to be used, newest first.
+  defp lagged_bound(rounds, before, bound) do
+    case Enum.split_while(rounds, fn {_u, t} -> t > before end) do
+      {recent, [{u, _} | _]} -> {max(u, bound), recent}
+      {recent, []} -> {bound, recent}
+    end
   end
 
   # See "Overload" in the module comment.
