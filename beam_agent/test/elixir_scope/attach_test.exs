@@ -4,7 +4,7 @@ defmodule ElixirScope.Agent.AttachTest do
   # happens to the distribution connection.
   use ExUnit.Case, async: false
 
-  @compile {:no_warn_undefined, [ESFix.Attached]}
+  @compile {:no_warn_undefined, [ESFix.Attached, ESFix.Recompiled]}
 
   alias ElixirScope.Agent.{Attach, FakeRecorder, Fixtures}
 
@@ -12,6 +12,10 @@ defmodule ElixirScope.Agent.AttachTest do
   defmodule ESFix.Attached do
     def double(n), do: add(n, n)
     defp add(a, b), do: a + b
+  end
+
+  defmodule ESFix.Recompiled do
+    def version, do: 1
   end
   '''
 
@@ -95,6 +99,40 @@ defmodule ElixirScope.Agent.AttachTest do
     # Its original code, and it runs on.
     assert :peer.call(peer, ESFix.Attached, :module_info, [:md5]) == md5
     assert :peer.call(peer, ESFix.Attached, :double, [4]) == 8
+  end
+
+  test "a module compiled again since the node loaded it is left alone", ctx do
+    %{peer: peer, target: target, cookie: cookie, fix: fix} = ctx
+    1 = :peer.call(peer, ESFix.Recompiled, :version, [])
+    ebin = Path.join([fix.root, "_build", "test", "lib", "attached_app", "ebin"])
+    source = "defmodule ESFix.Recompiled do\n  def version, do: 2\nend\n"
+
+    [{ESFix.Recompiled, bin}] =
+      Code.compile_string(source, Path.join(fix.root, "lib/attached.ex"))
+
+    File.write!(Path.join(ebin, "Elixir.ESFix.Recompiled.beam"), bin)
+
+    {l, port} = FakeRecorder.listen()
+    helper = attach(target, cookie, port)
+
+    plan =
+      update_in(
+        plan(fix).modules,
+        &[%{module: "ESFix.Recompiled", functions: nil, reason: "test"} | &1]
+      )
+
+    {sock, _hello, ready} = FakeRecorder.handshake(l, plan)
+
+    assert [%{"module" => "ESFix.Recompiled", "reason" => reason}] = ready["skipped"]
+    assert reason =~ "the running code differs from"
+    assert reason =~ "compiled again since it was loaded"
+    assert :peer.call(peer, ESFix.Recompiled, :version, []) == 1
+
+    FakeRecorder.send_stop(sock)
+    FakeRecorder.collect(sock)
+    assert {:ok, _} = Task.await(helper, 30_000)
+    # Still the code it was running.
+    assert :peer.call(peer, ESFix.Recompiled, :version, []) == 1
   end
 
   test "the guard in the target removes the agent when the helper goes away", ctx do

@@ -149,33 +149,43 @@ defmodule ElixirScope.Agent.Instrumenter do
 
       true ->
         case find_beam(name, lib_dir) do
-          nil ->
-            {:skip,
-             "no compiled module under #{lib_dir} or on the code path (run mix compile first)"}
-
-          path ->
-            instrument_file(path, name, functions, root, site, opts)
+          {:ok, path} -> instrument_file(path, name, functions, root, site, opts)
+          {:skip, reason} -> {:skip, reason}
         end
     end
   rescue
     e -> {:skip, "could not instrument: " <> Exception.message(e)}
   end
 
-  # The .beam to rewrite: the file the running code was loaded from when the module is loaded
-  # and the file still holds that code (a node attached to may run another build than
-  # `lib_dir`'s; restoring must give it back its own code), else `<lib_dir>/*/ebin`, else the
-  # file the code path would load it from.
+  # The .beam to rewrite: for a loaded module, the file it was loaded from (a node attached to
+  # may run another build than `lib_dir`'s, and restoring must give it back its own code); else
+  # the file the code path would load it from; else `<lib_dir>/*/ebin`.
   defp find_beam(name, lib_dir) do
-    in_lib_dir =
-      List.first(Path.wildcard(Path.join([lib_dir, "*", "ebin", "Elixir." <> name <> ".beam"])))
-
     module = existing_module("Elixir." <> name)
-    loaded = module && loaded_file(module)
 
-    cond do
-      loaded != nil and (in_lib_dir == nil or beam_md5(in_lib_dir) != beam_md5(loaded)) -> loaded
-      in_lib_dir != nil -> in_lib_dir
-      true -> on_code_path(name)
+    case module && loaded_from(module) do
+      path when is_binary(path) ->
+        # Not what the file holds: instrumented by an earlier session (the file is the original),
+        # or compiled again since it was loaded (left alone: restoring would load the new code).
+        if beam_md5(path) == module.module_info(:md5) or has_sites?(module),
+          do: {:ok, path},
+          else:
+            {:skip,
+             "the running code differs from #{path} (compiled again since it was loaded); " <>
+               "left alone so that the node keeps running what it runs"}
+
+      _ ->
+        case on_code_path(name) ||
+               List.first(
+                 Path.wildcard(Path.join([lib_dir, "*", "ebin", "Elixir." <> name <> ".beam"]))
+               ) do
+          nil ->
+            {:skip,
+             "no compiled module under #{lib_dir} or on the code path (run mix compile first)"}
+
+          path ->
+            {:ok, path}
+        end
     end
   end
 
@@ -186,14 +196,21 @@ defmodule ElixirScope.Agent.Instrumenter do
     ArgumentError -> nil
   end
 
-  defp loaded_file(module) do
-    with {:file, path} when is_list(path) <- :code.is_loaded(module),
-         md5 when is_binary(md5) <- beam_md5(List.to_string(path)),
-         true <- md5 == module.module_info(:md5) do
+  # The .beam file a loaded module came from, if it still exists (not for code compiled in memory).
+  defp loaded_from(module) do
+    with {:file, [_ | _] = path} <- :code.is_loaded(module),
+         true <- File.regular?(path) do
       List.to_string(path)
     else
       _ -> nil
     end
+  end
+
+  defp has_sites?(module) do
+    table = ElixirScope.Agent.Store.sites_table()
+
+    :ets.whereis(table) != :undefined and
+      :ets.match(table, {:_, {module, :_, :_, :_, :_, :_}}, 1) != :"$end_of_table"
   end
 
   defp on_code_path(name) do
