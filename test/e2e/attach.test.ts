@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { RecordingSession, type LaunchSpec, type ProgramExit, type RecordOptions } from "../../extension/src/recorder/session";
+import { RecordingSession, type RecordOptions } from "../../extension/src/recorder/session";
 import { attachLauncher, resolveCookie, type AttachTarget } from "../../extension/src/recorder/attach";
 import { RecorderError } from "../../extension/src/recorder/errors";
 import { planWorkspace } from "../../server/src/analysis/plan";
@@ -52,21 +52,19 @@ function startNode(command: string, args: string[], cwd: string): Promise<ChildP
   });
 }
 
-/** A session attached to `t`; `helperExit` settles when the helper node has exited. */
+/** A session attached to `t`: it ends when the helper node exited, after removing the agent. */
 function attachSession(t: AttachTarget, extra: Partial<RecordOptions> = {}) {
-  const launcher = attachLauncher(t, agentEbin);
-  let helperExit: Promise<ProgramExit> = Promise.resolve({ code: null, signal: null });
-  const session = new RecordingSession({
+  const session: RecordingSession = new RecordingSession({
     cwd: app,
     command: `attach ${t.node}`,
     modules,
     agentEbin,
     skipCompile: true,
     connectTimeoutMs: 60_000,
-    launcher: (spec: LaunchSpec) => (helperExit = launcher(spec)),
+    launcher: attachLauncher(t, agentEbin),
     ...extra,
   });
-  return { session, helperExit: () => helperExit.catch(() => undefined) };
+  return { session };
 }
 
 /** What of the agent is left in the target, and how the target's own code is doing. */
@@ -100,7 +98,7 @@ after(() => {
 });
 
 test("attaches by short name, records what the node does, and leaves it as it was", async () => {
-  const { session, helperExit } = attachSession(
+  const { session } = attachSession(
     { node: shortName, cookie },
     {
       onReady: () => {
@@ -130,15 +128,14 @@ test("attaches by short name, records what the node does, and leaves it as it wa
   assert.equal(result.hello?.node, target);
   assert.equal(result.header.command, `attach ${shortName}`);
 
-  // The helper removes the agent before it exits; the target runs on with its original code.
-  assert.equal((await helperExit())?.code, 0);
+  // The helper removed the agent before it exited; the target runs on with its original code.
+  assert.equal(result.exitCode, 0);
   assert.equal(inspectTarget(), clean(md5));
 });
 
 test("the recorder going away mid-recording (dispose) leaves the target clean too", async () => {
-  const { session, helperExit } = attachSession({ node: target, cookie }, { onReady: () => session.dispose() });
+  const { session } = attachSession({ node: target, cookie }, { onReady: () => session.dispose() });
   await session.run();
-  await helperExit();
   assert.equal(inspectTarget(), clean(md5));
 });
 
