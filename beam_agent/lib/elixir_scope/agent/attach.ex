@@ -207,7 +207,10 @@ defmodule ElixirScope.Agent.Attach do
          "#{target} is already being recorded by another ElixirScope session; stop that one first."}
 
       true ->
-        {:ok, :erpc.call(target, :code, :which, [ElixirScope.Agent.Runtime]) != :non_existing}
+        # On its code path (not loaded from memory by an earlier attach).
+        {:ok,
+         :erpc.call(target, :code, :where_is_file, [~c"Elixir.ElixirScope.Agent.Runtime.beam"]) !=
+           :non_existing}
     end
   catch
     kind, reason ->
