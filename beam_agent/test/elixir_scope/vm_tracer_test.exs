@@ -497,9 +497,9 @@ defmodule ElixirScope.Agent.VMTracerTest do
     floods = Enum.count(rows, &(&1.pid == me and &1.value == ":flood"))
     dropped = :atomics.get(ref, Store.index(:dropped))
     assert dropped > 0
-    # Each :flood is a send and a receive: recorded, dropped (queued when the pause began) or
-    # not traced (during the pause), never more.
-    assert floods + dropped < 200_000
+    # Each :flood is a send and a receive: recorded, dropped (queued when the pause began; the
+    # count may include a few other messages) or not traced (during the pause).
+    assert floods < 200_000 and floods + dropped <= 200_010
     # The pause and its end are in the recording, and messages after it are recorded again.
     pause = for r <- of(rows, :sample), r.name == "message_tracing", do: {r.pid, r.value}
     assert pause != []

@@ -720,11 +720,12 @@ defmodule ElixirScope.Agent.VMTracer do
     untrace_all()
     untrace_monitors(st)
 
-    # Everything generated before the flags went away is delivered by now: write all of it.
+    # Everything generated before the flags went away is delivered by now, or within the lag
+    # (see "Order"): write all of it.
     st =
       if st.events? do
         tref = :erlang.trace_delivered(:all)
-        st = collect(st, tref)
+        st = st |> collect(tref) |> settle(now_ms() + st.lag_ms)
         {events, st} = pair(Enum.sort_by(st.buf, &seq_of/1), %{st | buf: []})
         write(events, true, st)
         st
@@ -741,6 +742,15 @@ defmodule ElixirScope.Agent.VMTracer do
     end
 
     :ok
+  end
+
+  # Takes what arrives until `deadline` (ms).
+  defp settle(st, deadline) do
+    receive do
+      msg -> settle(handle(msg, st), deadline)
+    after
+      max(0, deadline - now_ms()) -> st
+    end
   end
 
   defp untrace_all do
