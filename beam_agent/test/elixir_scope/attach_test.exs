@@ -4,7 +4,7 @@ defmodule ElixirScope.Agent.AttachTest do
   # happens to the distribution connection.
   use ExUnit.Case, async: false
 
-  @compile {:no_warn_undefined, [ESFix.Attached, ESFix.Recompiled]}
+  @compile {:no_warn_undefined, [ESFix.Attached, ESFix.Recompiled, ESFix.Looper]}
 
   alias ElixirScope.Agent.{Attach, FakeRecorder, Fixtures}
 
@@ -16,6 +16,29 @@ defmodule ElixirScope.Agent.AttachTest do
 
   defmodule ESFix.Recompiled do
     def version, do: 1
+  end
+
+  defmodule ESFix.Looper do
+    def loop(n) do
+      receive do
+        {:count, from} ->
+          send(from, {:count, n})
+          loop(n)
+
+        :tick ->
+          loop(n + 1)
+      end
+    end
+
+    def count(pid) do
+      send(pid, {:count, self()})
+
+      receive do
+        {:count, n} -> n
+      after
+        5_000 -> :timeout
+      end
+    end
   end
   '''
 
@@ -133,6 +156,37 @@ defmodule ElixirScope.Agent.AttachTest do
     assert {:ok, _} = Task.await(helper, 30_000)
     # Still the code it was running.
     assert :peer.call(peer, ESFix.Recompiled, :version, []) == 1
+  end
+
+  test "a process still inside recorded code keeps the agent's modules loaded, idle", ctx do
+    %{peer: peer, target: target, cookie: cookie, fix: fix} = ctx
+    {l, port} = FakeRecorder.listen()
+    helper = attach(target, cookie, port)
+
+    plan =
+      update_in(
+        plan(fix).modules,
+        &[%{module: "ESFix.Looper", functions: nil, reason: "test"} | &1]
+      )
+
+    {sock, _hello, ready} = FakeRecorder.handshake(l, plan)
+    assert %{"module" => "ESFix.Looper", "functions" => 2} in ready["instrumented"]
+
+    # A receive loop entered while recording: after the original code is back, it still runs
+    # the recorded version (its loop is a local tail call), which calls the agent's runtime.
+    looper = :peer.call(peer, :erlang, :spawn, [ESFix.Looper, :loop, [0]])
+    :peer.call(peer, :erlang, :send, [looper, :tick])
+    FakeRecorder.send_stop(sock)
+    FakeRecorder.collect(sock)
+    assert {:ok, note} = Task.await(helper, 30_000)
+
+    assert note =~
+             "the agent's modules stay loaded (idle) because a process still runs recorded code of ESFix.Looper"
+
+    # It runs on, through recorded code that records nothing; everything else of the agent went.
+    :peer.call(peer, :erlang, :send, [looper, :tick])
+    assert :peer.call(peer, ESFix.Looper, :count, [looper]) == 2
+    assert %{modules: [_ | _], registered: [], tables: [], terms: [], apps: []} = leftovers(peer)
   end
 
   test "the guard in the target removes the agent when the helper goes away", ctx do

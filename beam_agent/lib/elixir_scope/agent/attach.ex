@@ -398,6 +398,8 @@ defmodule ElixirScope.Agent.Attach do
         :ok
 
       in_use != [] ->
+        :application.unload(@app)
+
         {:kept,
          "the agent's modules stay loaded (idle) because a process still runs recorded code of " <>
            Enum.map_join(in_use, ", ", &inspect/1) <>
