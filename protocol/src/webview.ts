@@ -77,6 +77,8 @@ export interface TestHooks {
   eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
   /** Zooms to the call of event `seq`; false if it has none. */
   focusSeq(seq: number): boolean;
+  /** seq of the Call event of the latest call that started at or before event `seq`, or null. */
+  callBefore(seq: number): number | null;
   /** seq of the first call of `Module.function` with this printed argument list, or null. */
   findCall(fn: string, args: string): number | null;
   /** Redraws synchronously; returns the time taken (ms). */

@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { basename, dirname } from "node:path";
 import type { FrameLocator, Page } from "playwright-core";
+import type { TestHooks } from "../../protocol/src/webview";
 import { env, openBrowser, sampleWorkspace, startCodeServer, stepper, type Browser, type CodeServer } from "./harness";
 
 /** Mirrors of webview/src/views/timeline-view.ts: the overview band, then the time axis. */
@@ -72,13 +73,8 @@ interface PageDom {
     };
   };
   getComputedStyle(el: DomNode, pseudo: string): { content: string };
-  /** The webview's test hooks (webview/src/test-hooks.ts), in its frame; the part used here. */
-  __elixirScopeTest?: {
-    state(): { state: string; events: number; calls: number; cursorSeq: number | null };
-    eventBox(seq: number): { x: number; y: number; width: number; height: number } | null;
-    focusSeq(seq: number): boolean;
-    findCall(fn: string, args: string): number | null;
-  };
+  /** The webview's test hooks (webview/src/test-hooks.ts), in its frame. */
+  __elixirScopeTest?: TestHooks;
 }
 
 /**
@@ -207,7 +203,11 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     // a click target no layout change can miss. (Seqs are not dense: take one from the webview.)
     const target = await frame.locator("#root").evaluate(() => {
       const h = (globalThis as unknown as PageDom).__elixirScopeTest!;
-      const seq = h.state().cursorSeq;
+      const at = h.state().cursorSeq;
+      if (at === null) return null;
+      // An event outside recorded code (a send made by the runtime) has no call to click:
+      // then the call that ran last before it.
+      const seq = h.focusSeq(at) ? at : h.callBefore(at);
       if (seq === null || !h.focusSeq(seq)) return null;
       const b = h.eventBox(seq);
       return b && { seq, x: b.x + b.width / 2, y: b.y + b.height / 2 };

@@ -68,6 +68,17 @@ describe("process events and samples in the webview model", () => {
       assert.equal(model.lanes[1].events, s.rows.filter((r) => r.pid === SERVER).length);
     });
 
+    it(`finds the recorded call a process event was made in ${label}`, () => {
+      const run = model.enclosingCall(row(spawnSeq));
+      assert.ok(run >= 0);
+      assert.equal(model.functionOf(model.callRow[run]), "run");
+      assert.equal(model.enclosingCall(row(sendSeq)), run);
+      // The server's receives and its exit happen between callbacks: in no recorded call.
+      for (const seq of [recvSeq, untraced, exitSeq]) assert.equal(model.enclosingCall(row(seq)), -1);
+      assert.equal(model.enclosingCall(model.sampleRows.at(0)), -1);
+      assert.equal(model.enclosingCall(-1), -1);
+    });
+
     it(`pairs each receive with its send ${label}`, () => {
       assert.equal(model.receiveOf(row(sendSeq)), row(recvSeq));
       assert.equal(model.sendOf(row(recvSeq)), row(sendSeq));

@@ -43,11 +43,17 @@ export function installTestHooks(s: Sources): () => void {
     eventBox: (seq) => s.view()?.eventBox(seq) ?? null,
     focusSeq(seq) {
       const m = s.model();
-      const row = m ? m.rowOfSeq(seq) : -1;
-      const call = m && row >= 0 ? m.callOf[row] : -1;
+      const call = m ? m.enclosingCall(m.rowOfSeq(seq)) : -1;
       if (call < 0) return false;
       s.view()?.focusCall(call);
       return true;
+    },
+    callBefore(seq) {
+      const m = s.model();
+      if (!m) return null;
+      const row = m.rowOfSeq(seq);
+      for (let r = row; r >= 0; r--) if (m.kind[r] === 1) return m.seq[r];
+      return null;
     },
     findCall(fn, args) {
       const m = s.model();

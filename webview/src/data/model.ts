@@ -450,6 +450,22 @@ export class RecordingModel {
     return out;
   }
 
+  /**
+   * The call an event happened in: its own call for call events, bindings and states; for a
+   * process event (a send, a spawn…) the recorded call of the same process it was made in
+   * (`parent_id`); -1 when there is none (outside recorded code, or not recorded).
+   */
+  enclosingCall(row: number): number {
+    if (row < 0 || row >= this.count) return -1;
+    const own = this.callOf[row];
+    if (own >= 0) return own;
+    const kind = this.kind[row];
+    if (kind < FIRST_PROCESS_EVENT || kind > LAST_PROCESS_EVENT) return -1;
+    const parentId = this.parentIdOf(row);
+    const call = parentId > 0 ? this.lookupCall(parentId) : -1;
+    return call >= 0 && this.callLane[call] === this.pid[row] ? call : -1;
+  }
+
   /** State rows of a GenServer/gen_statem callback call: [before, after], -1 where absent. */
   statesOf(call: number): [number, number] {
     return this.statesByCall.get(call) ?? [-1, -1];

@@ -217,12 +217,11 @@ export class TimelineView {
     this.drawNow();
   }
 
-  /** Client-space rectangle of a call bar (by any of its events' seq), or null if hidden. */
+  /** Client-space rectangle of a call bar (by any of its events' seq, process events included), or null if hidden. */
   eventBox(seq: number): { x: number; y: number; width: number; height: number } | null {
     const m = this.model;
     if (!m) return null;
-    const row = m.rowOfSeq(seq);
-    const call = row >= 0 ? m.callOf[row] : -1;
+    const call = m.enclosingCall(m.rowOfSeq(seq));
     if (call < 0) return null;
     const r = this.callRect(call);
     if (!r) return null;
