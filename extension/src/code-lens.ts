@@ -1,4 +1,4 @@
-/** Above each recorded function: "N calls · p50 t · p99 t · M raised"; click → its slowest call. */
+/** Above each recorded function: "N calls · p50 t · p99 t · M raised"; click → its calls listed, the cursor on the slowest. */
 import * as vscode from "vscode";
 import { percentile } from "./recorder/recording-index";
 import { formatDuration } from "./format";
@@ -28,9 +28,9 @@ export class RecordedFunctionLenses implements vscode.CodeLensProvider, vscode.D
         if (s.raised > 0) parts.push(`${s.raised} raised`);
         return new vscode.CodeLens(doc.lineAt(s.line - 1).range, {
           title: `ElixirScope: ${parts.join(" · ")}`,
-          tooltip: `Show the slowest recorded call of ${functionLabel(s.module, s.function, s.arity)} in the timeline`,
-          command: "elixirScope.showEvent",
-          arguments: [s.slowestSeq],
+          tooltip: `List the recorded calls of ${functionLabel(s.module, s.function, s.arity)} in the timeline (slowest first)`,
+          command: "elixirScope.showCalls",
+          arguments: [{ module: s.module, function: s.function, arity: s.arity, slowestSeq: s.slowestSeq }],
         });
       });
   }

@@ -27,6 +27,13 @@ export const COMMANDS = {
     d.panel.show();
     return typeof seq === "number" ? d.controller.moveCursor(seq) : undefined;
   },
+  /** From a function's code lens: list its calls in the timeline, the cursor on the slowest. */
+  "elixirScope.showCalls": (d: Deps, fn?: unknown) => {
+    const f = fn as { module?: unknown; function?: unknown; arity?: unknown; slowestSeq?: unknown } | undefined;
+    if (typeof f?.module !== "string" || typeof f.function !== "string" || typeof f.arity !== "number") return undefined;
+    d.panel.showCalls({ module: f.module, function: f.function, arity: f.arity });
+    return typeof f.slowestSeq === "number" ? d.controller.moveCursor(f.slowestSeq) : undefined;
+  },
 } satisfies Record<string, (d: Deps, ...args: unknown[]) => unknown>;
 
 function attachTarget(arg: unknown): AttachTarget | undefined {

@@ -3,6 +3,7 @@
  * and the variables bound in that call show their values inline, as a debugger shows them.
  */
 import * as vscode from "vscode";
+import { CALL_SEQ_ROOM, EventKind } from "../../protocol/src/events";
 import type { CursorEvent } from "./recorder/recording-index";
 import type { RecordingController } from "./recording-controller";
 
@@ -44,15 +45,20 @@ export class CursorDecorations implements vscode.Disposable {
       return;
     }
     editor.setDecorations(this.line, [editor.document.lineAt(cursor.line - 1).range]);
-    const perLine = new Map<number, string[]>();
+    // As a debugger shows them: the values the call's variables have at the cursor, each
+    // variable's latest binding so far (a comprehension rebinds on every pass). At the call
+    // itself its head variables are bound (their rows follow the CALL row, seq + 1…).
+    const upTo = cursor.kind === EventKind.Call ? cursor.seq + CALL_SEQ_ROOM : cursor.seq;
+    const perLine = new Map<number, Map<string, string>>();
     for (const b of this.controller.current?.index.bindingsOfCall(cursor.callId) ?? []) {
+      if (b.seq > upTo) break;
       if (b.line < 1 || b.line > editor.document.lineCount) continue;
-      const list = perLine.get(b.line) ?? perLine.set(b.line, []).get(b.line)!;
-      list.push(`${b.name} = ${truncate(b.value)}`);
+      const vars = perLine.get(b.line) ?? perLine.set(b.line, new Map()).get(b.line)!;
+      vars.set(b.name, `${b.name} = ${truncate(b.value)}`);
     }
     const shown = new Map<number, string>();
-    const options: vscode.DecorationOptions[] = [...perLine].map(([line, parts]) => {
-      const text = parts.join(", ");
+    const options: vscode.DecorationOptions[] = [...perLine].map(([line, vars]) => {
+      const text = [...vars.values()].join(", ");
       shown.set(line, text);
       const end = editor.document.lineAt(line - 1).range.end;
       return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: text } } };

@@ -31,7 +31,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Extens
     vscode.languages.registerHoverProvider({ language: "elixir" }, new VariableHistoryHover(controller, client)),
   );
   registerCommands(context, { controller, panel });
-  return { controller, decorations, cursor };
+  return { controller, decorations, cursor, panel };
 }
 
 export function deactivate(): void {
@@ -45,4 +45,6 @@ export interface ExtensionApi {
   decorations: RunDecorations;
   /** Current-line highlight and inline values at the scrub cursor. */
   cursor: CursorDecorations;
+  /** The timeline webview's host. */
+  panel: TimelinePanel;
 }

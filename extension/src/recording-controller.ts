@@ -319,6 +319,14 @@ export class RecordingController implements vscode.Disposable {
     const result = await session.run();
     for (const w of result.warnings) this.output.appendLine(`warning: ${w}`);
     if (result.ring.spillError) this.output.appendLine(`warning: ${result.ring.spillError}; those events were dropped`);
+    // What the user must know about this recording's completeness, not only in the log.
+    const problems = [
+      ...(result.bye ? [] : [`The node ended without the agent's goodbye: what was received is kept, events not yet sent are lost.`]),
+      ...(result.ring.spillError
+        ? [`${result.ring.spillError}; those events were dropped. Free disk space or raise elixirScope.memoryCapMB.`]
+        : []),
+    ];
+    if (problems.length > 0) void vscode.window.showWarningMessage(`ElixirScope: ${problems.join(" ")}`);
     if (result.ring.spilledEvents > 0) this.output.appendLine(`${result.ring.spilledEvents} events spilled to disk beyond elixirScope.memoryCapMB (kept)`);
     if (result.ring.keptEvents === 0) throw new RecorderError("The agent connected but recorded no events.");
     const batches = result.ring.all();

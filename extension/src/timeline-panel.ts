@@ -4,11 +4,24 @@ import { parseFromWebview, type ToWebview } from "../../protocol/src/webview";
 import { makeNonce, webviewHtml } from "./webview-html";
 import type { Recording, RecordingController } from "./recording-controller";
 
+export interface CallsOf {
+  module: string;
+  function: string;
+  arity: number;
+}
+
 export class TimelinePanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private ready = false;
   /** Payloads of the recording in progress, and how many the webview has been sent. */
   private live?: { title: string; payloads: Uint8Array[]; sent: number };
+  /** A function whose calls are to be listed once the webview is ready. */
+  private pendingCalls?: CallsOf;
+  /** The last function whose calls the webview was asked to list (for tests). */
+  lastCalls?: CallsOf;
+  private readonly listedCalls = new vscode.EventEmitter<CallsOf>();
+  /** Fires when the webview is asked to list a function's calls. */
+  readonly onDidListCalls = this.listedCalls.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -62,6 +75,22 @@ export class TimelinePanel implements vscode.Disposable {
     panel.onDidDispose(() => ((this.panel = undefined), (this.ready = false)), undefined, this.subscriptions);
   }
 
+  /** Shows the timeline listing every call of one function (from a code lens). */
+  showCalls(fn: CallsOf): void {
+    this.pendingCalls = fn;
+    this.show();
+    this.flushCalls();
+  }
+
+  private flushCalls(): void {
+    const fn = this.pendingCalls;
+    if (!fn || !this.panel || !this.ready) return;
+    this.pendingCalls = undefined;
+    this.lastCalls = fn;
+    void this.panel.webview.postMessage({ t: "calls", ...fn } satisfies ToWebview);
+    this.listedCalls.fire(fn);
+  }
+
   private onMessage(raw: unknown): void {
     const msg = parseFromWebview(raw);
     if (!msg) return;
@@ -72,6 +101,7 @@ export class TimelinePanel implements vscode.Disposable {
           this.live.sent = 0;
           this.flushLive();
         } else if (this.controller.current) this.send(this.controller.current);
+        this.flushCalls();
         break;
       case "reveal":
         void this.reveal(msg.file, msg.line);
@@ -111,6 +141,7 @@ export class TimelinePanel implements vscode.Disposable {
 
   dispose(): void {
     this.panel?.dispose();
+    this.listedCalls.dispose();
     for (const s of this.subscriptions) s.dispose();
   }
 }

@@ -118,6 +118,12 @@ export const SampleMetric = {
 } as const;
 
 /** Arrow type of each column, as the agent writes it. */
+/**
+ * Row seqs are the agent's capture order × 64: a CALL row at `s` is followed by the rows of
+ * its head bindings (and a callback's STATE "before") at `s + 1` … `s + 63`.
+ */
+export const CALL_SEQ_ROOM = 63;
+
 export type ColumnType = "int64" | "int32" | "int8" | "utf8";
 
 /** Columns in schema order. Names are the Arrow field names. */

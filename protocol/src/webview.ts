@@ -10,7 +10,9 @@ export type ToWebview =
   /** More events of the live recording: Arrow IPC stream bytes. */
   | { t: "append"; bytes: Uint8Array }
   /** Move the shared cursor to an event (by `seq`). */
-  | { t: "cursor"; seq: number };
+  | { t: "cursor"; seq: number }
+  /** List every call of one function (a code lens was clicked). */
+  | { t: "calls"; module: string; function: string; arity: number };
 
 /** webview → host */
 export type FromWebview =
@@ -32,6 +34,10 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
       return o.bytes instanceof Uint8Array ? (o as ToWebview) : undefined;
     case "cursor":
       return typeof o.seq === "number" ? (o as ToWebview) : undefined;
+    case "calls":
+      return typeof o.module === "string" && typeof o.function === "string" && Number.isInteger(o.arity)
+        ? { t: "calls", module: o.module, function: o.function, arity: o.arity as number }
+        : undefined;
     default:
       return undefined;
   }

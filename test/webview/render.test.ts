@@ -176,6 +176,34 @@ describe("webview in headless Chromium", () => {
     await waitForPosted(p, { t: "cursor", seq: state.cursorSeq });
   });
 
+  it("a host's `calls` message lists every call of that function, slowest first; clicking one selects it", async () => {
+    const calls = rows.filter((r) => r.kind === EventKind.Call && `${r.module}.${r.function}/${r.arity}` === "Sample.Math.factorial/1");
+    const duration = (c: EventRow) => rows.find((r) => r.call_id === c.call_id && r.kind !== EventKind.Call && r.kind !== EventKind.Binding)!.ts - c.ts;
+    // Not a valid message: ignored.
+    await hostSends(p, { t: "calls", module: "Sample.Math", function: "factorial", arity: "1" });
+    await hostSends(p, { t: "calls", module: "Sample.Math", function: "factorial", arity: 1 });
+    const list = p.page.locator('[data-testid="calls-list"]');
+    await list.waitFor();
+    assert.equal(await list.getAttribute("data-function"), "Sample.Math.factorial/1");
+    assert.equal(await list.getAttribute("data-count"), String(calls.length));
+    const shown = () => list.locator("li[data-call-seq]").evaluateAll((els) => els.map((e) => Number((e as unknown as { getAttribute(n: string): string }).getAttribute("data-call-seq"))));
+    const slowest = await shown();
+    assert.deepEqual([...slowest].sort((a, b) => a - b), calls.map((c) => c.seq));
+    const durations = slowest.map((seq) => duration(calls.find((c) => c.seq === seq)!));
+    assert.deepEqual(durations, [...durations].sort((a, b) => b - a), "slowest first");
+    assert.match((await list.locator("li").first().textContent()) ?? "", /\[4\]→ 24/);
+    await list.getByRole("button", { name: "in order" }).click();
+    assert.deepEqual(await shown(), calls.map((c) => c.seq));
+    const pick = calls[2];
+    await list.locator(`li[data-call-seq="${pick.seq}"] button`).click();
+    await p.page.waitForSelector(`[data-testid="details"][data-call-seq="${pick.seq}"]`);
+    await waitForPosted(p, { t: "cursor", seq: pick.seq });
+    assert.equal(await list.locator("li.es-selected").getAttribute("data-call-seq"), String(pick.seq));
+    await list.getByRole("button", { name: "Close" }).click();
+    await p.page.waitForSelector('[data-testid="calls-list"]', { state: "detached" });
+    assert.deepEqual(p.problems, []);
+  });
+
   it("appends live batches and draws without console errors or CSP violations", async () => {
     const more = sampleScript().rows.map((r) => ({ ...r, seq: r.seq + 1000, ts: r.ts + 2_000_000, call_id: r.call_id + 1000, parent_id: r.parent_id && r.parent_id + 1000 }));
     const extra = Array.from(recordingBytes(more, { format: "stream" }));

@@ -97,7 +97,21 @@ body { font-family: var(--es-font); font-size: var(--es-font-size); color: var(-
 .es-cursor-dot { display: inline-block; width: 8px; height: 8px; border-radius: 2px; background: var(--es-cursor); margin-right: 6px; }
 .es-hint { margin-left: auto; opacity: 0.8; }
 
-.es-details { width: 380px; flex: none; overflow: auto; background: var(--es-side-bg); border-left: 1px solid var(--es-border); }
+.es-side { width: 380px; flex: none; display: flex; flex-direction: column; min-height: 0; background: var(--es-side-bg); border-left: 1px solid var(--es-border); }
+.es-details { flex: 1; min-height: 0; overflow: auto; background: var(--es-side-bg); }
+.es-calls { flex: none; max-height: 45%; display: flex; flex-direction: column; border-bottom: 1px solid var(--es-border); }
+.es-calls-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px; padding: 10px 16px 8px; }
+.es-calls-tools { margin-left: auto; display: flex; gap: 10px; font-size: 11.5px; }
+.es-calls-tools .es-on { text-decoration: underline; }
+.es-calls-rows { list-style: none; margin: 0; padding: 0 0 6px; overflow: auto; font-family: var(--es-mono); font-size: 12px; }
+.es-calls-rows li.es-selected { background: color-mix(in srgb, var(--es-link) 16%, transparent); }
+.es-calls-empty { padding: 0 16px 10px; }
+.es-call-row { display: grid; grid-template-columns: 1fr auto; gap: 0 10px; width: 100%; padding: 3px 16px; background: none; border: 0;
+  color: inherit; font: inherit; text-align: left; cursor: pointer; }
+.es-call-row:hover { background: color-mix(in srgb, var(--es-fg) 7%, transparent); }
+.es-call-args { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.es-call-out { grid-column: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: var(--es-muted); }
+.es-call-time { grid-column: 2; grid-row: 1 / span 2; align-self: center; color: var(--es-muted); font-variant-numeric: tabular-nums; }
 .es-details-empty { padding: 18px 16px; color: var(--es-muted); line-height: 1.5; }
 .es-details-head { padding: 14px 16px 12px; border-bottom: 1px solid var(--es-border); }
 .es-fn { font-family: var(--es-mono); font-size: 13.5px; color: var(--es-strong); word-break: break-all; }
@@ -134,7 +148,7 @@ body { font-family: var(--es-font); font-size: var(--es-font-size); color: var(-
 
 @media (max-width: 860px) {
   .es-body { flex-direction: column; }
-  .es-details { width: auto; height: 42%; border-left: 0; border-top: 1px solid var(--es-border); }
+  .es-side { width: auto; height: 42%; border-left: 0; border-top: 1px solid var(--es-border); }
   .es-stats .es-stat:nth-child(n+4) { display: none; }
 }
 `;

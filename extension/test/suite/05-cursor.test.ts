@@ -31,6 +31,24 @@ suite("editor follows the scrub cursor", () => {
     assert.equal(shown.get(at!.line), "n = 3");
   });
 
+  test("inline values are those bound by the cursor: a body binding appears once it has happened", async () => {
+    const api = await extensionApi();
+    const math = workspaceFile("lib/sample/math.ex").fsPath;
+    const editor = await vscode.window.showTextDocument(workspaceFile("lib/sample/math.ex"));
+    const quotient = recording.index.history(math, "quotient", { module: "Sample.Math", function: "divide" })[0];
+    assert.ok(quotient, "no recorded quotient binding in divide/2");
+    const a = recording.index.history(math, "a", { module: "Sample.Math", function: "divide" }).find((b) => b.callId === quotient.callId)!;
+    const call = recording.index.step(recording.index.eventAt(a.seq)!, -1)!;
+    assert.equal(call.kind, 1);
+    api.controller.moveCursor(call.seq);
+    const atCall = api.cursor.shown.get(math)!;
+    assert.match(atCall.get(call.line) ?? "", /^a = .*, b = /);
+    assert.equal(atCall.get(quotient.line), undefined, "quotient is not bound yet at the call");
+    api.controller.moveCursor(quotient.seq);
+    assert.equal(api.cursor.shown.get(math)!.get(quotient.line), `quotient = ${quotient.value}`);
+    assert.ok(editor);
+  });
+
   test("Step Forward / Step Back move through the same process's events", async () => {
     const api = await extensionApi();
     const start = api.controller.moveCursor(callSeq("[2]"))!;

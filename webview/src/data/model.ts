@@ -466,6 +466,21 @@ export class RecordingModel {
     return call >= 0 && this.callLane[call] === this.pid[row] ? call : -1;
   }
 
+  /**
+   * Calls of `module.fn/arity` in recording order (the function's own calls; the fns created in
+   * it are other functions). One pass over the calls comparing interned ids.
+   */
+  callsOfFunction(module: string, fn: string, arity: number): number[] {
+    const out: number[] = [];
+    const mod = this.modules.intern(module);
+    const f = this.functions.intern(fn);
+    for (let call = 0; call < this.callCount; call++) {
+      const row = this.callRow[call];
+      if (this.moduleId(row) === mod && this.functionId(row) === f && this.arityOf(row) === arity) out.push(call);
+    }
+    return out;
+  }
+
   /** State rows of a GenServer/gen_statem callback call: [before, after], -1 where absent. */
   statesOf(call: number): [number, number] {
     return this.statesByCall.get(call) ?? [-1, -1];

@@ -10,6 +10,7 @@ import { formatDuration, shortPath } from "../data/format";
 import { RecordingModel } from "../data/model";
 import type { Host } from "../host";
 import { installTestHooks } from "../test-hooks";
+import { CallsList, type FunctionRef } from "./calls-list";
 import { Details } from "./details";
 import { Header } from "./header";
 import { Timeline } from "./timeline";
@@ -31,6 +32,8 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
   const [loadingBytes, setLoadingBytes] = useState(0);
   const [selected, setSelected] = useState(-1);
   const [cursorRow, setCursorRow] = useState(-1);
+  /** The function whose calls are listed (from a code lens), if any. */
+  const [fnCalls, setFnCalls] = useState<FunctionRef>();
   const modelRef = useRef<RecordingModel | undefined>(undefined);
   const viewRef = useRef<TimelineView | null>(null);
   const pendingCursor = useRef<number | undefined>(undefined);
@@ -125,6 +128,9 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
           }
           break;
         }
+        case "calls":
+          setFnCalls({ module: message.module, function: message.function, arity: message.arity });
+          break;
         case "cursor": {
           const m = modelRef.current;
           const row = m ? m.rowOfSeq(message.seq) : -1;
@@ -248,7 +254,12 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
           />
           <StatusBar model={model} row={cursorRow} />
         </div>
-        <Details model={model} call={selected} version={version} onReveal={reveal} onSelect={selectAndShow} />
+        <div className="es-side">
+          {model && fnCalls && (
+            <CallsList model={model} fn={fnCalls} version={version} selected={selected} onSelect={selectAndShow} onClose={() => setFnCalls(undefined)} />
+          )}
+          <Details model={model} call={selected} version={version} onReveal={reveal} onSelect={selectAndShow} />
+        </div>
       </div>
     </div>
   );
