@@ -10,9 +10,16 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tableFromIPC, Type, type Table } from "apache-arrow";
+import { Table, tableFromIPC, Type } from "apache-arrow";
 import { COLUMNS, EventKind, type ColumnType } from "../protocol/src/events";
+import { withTextValues, type ValueBounds } from "../extension/src/recorder/value-text";
 
+/** What the recorder keeps of an EVENTS payload: values as text (see value-text.ts). */
+function recorded(wire: Table, bounds: ValueBounds): Table {
+  return new Table(wire.batches.map((b) => withTextValues(b, bounds)));
+}
+
+let wire: Table;
 let table: Table;
 let expected: { columns: string[]; rows: (string | number)[][] };
 
@@ -25,7 +32,9 @@ before(() => {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, MIX_ENV: "dev" },
   });
-  table = tableFromIPC(readFileSync(arrow));
+  wire = tableFromIPC(readFileSync(arrow));
+  // The bounds test_fixtures/emit_events.exs formats with.
+  table = recorded(wire, { max_chars: 30, max_items: 5, max_depth: 3 });
   expected = JSON.parse(readFileSync(json, "utf8"));
 });
 
@@ -52,6 +61,14 @@ test("the schema is COLUMNS: names, order, types, non-nullable", () => {
     }
     assert.equal(field.nullable, false, `${c.name} nullable`);
   });
+});
+
+test("EVENTS frames carry values as Binary (event schema 3); the recorder keeps them as Utf8", () => {
+  const value = wire.schema.fields.find((f) => f.name === "value")!;
+  assert.equal(value.type.typeId, Type.Binary);
+  const bytes = wire.getChild("value")!.get(0) as Uint8Array;
+  assert.equal(bytes[0], 131, "a call's argument list travels as a term");
+  assert.equal(table.schema.fields.find((f) => f.name === "value")!.type.typeId, Type.Utf8);
 });
 
 test("several record batches, all rows present", () => {
@@ -173,7 +190,12 @@ traced = for {_seq, pid, ev} <- events, do: {pid, ev}
 {rows, _} = Enum.flat_map_reduce(raw_cb ++ traced, ctx, fn {p, ev}, ctx -> Events.to_rows(ev, p, ctx) end)
 [arrow_path, json_path] = String.split(System.fetch_env!("ES_VM_OUT"), ",")
 File.write!(arrow_path, Arrow.stream(Events.schema(), rows, 7))
-ints = fn row -> row |> Tuple.to_list() |> Enum.map(fn v -> if is_integer(v), do: Integer.to_string(v), else: v end) end
+text = fn
+  <<131, _::binary>> = etf -> ElixirScope.Agent.Value.format(:erlang.binary_to_term(etf), %{max_chars: 200, max_items: 10, max_depth: 4})
+  v when is_integer(v) -> Integer.to_string(v)
+  v -> v
+end
+ints = fn row -> row |> Tuple.to_list() |> Enum.map(text) end
 File.write!(json_path, JSON.encode(%{worker: inspect(worker), child: inspect(child), rows: Enum.map(rows, ints)}))
 `;
 
@@ -186,7 +208,7 @@ test("process events and samples: kinds 6-17 read back with the meaning SCHEMA.m
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, MIX_ENV: "dev", ES_VM_OUT: `${arrow},${json}` },
   });
-  const vm = tableFromIPC(readFileSync(arrow));
+  const vm = recorded(tableFromIPC(readFileSync(arrow)), { max_chars: 200, max_items: 10, max_depth: 4 });
   const want = JSON.parse(readFileSync(json, "utf8")) as { worker: string; child: string; rows: string[][] };
   assert.equal(vm.numRows, want.rows.length);
   COLUMNS.forEach((c, j) => {

@@ -3,7 +3,7 @@
 #
 #     mix run test_fixtures/emit_events.exs OUT.arrow OUT.json
 #
-# Goes through the real row conversion (site lookup, rebasing, value formatting) and encoder.
+# Goes through the real row conversion (site lookup, rebasing, value encoding) and encoder.
 alias ElixirScope.Agent.{Arrow, Events, JSON}
 
 [arrow_path, json_path] = System.argv()
@@ -39,10 +39,14 @@ ctx = Events.context(base, t0, values)
 {rows, _ctx} = Enum.flat_map_reduce(raw, ctx, fn {p, ev}, ctx -> Events.to_rows(ev, p, ctx) end)
 File.write!(arrow_path, Arrow.stream(Events.schema(), rows, 3))
 
-# Integers as strings: JSON numbers cannot carry every int64.
-expected =
-  Enum.map(rows, fn row ->
-    row |> Tuple.to_list() |> Enum.map(fn v -> if is_integer(v), do: Integer.to_string(v), else: v end)
-  end)
+# Integers as strings: JSON numbers cannot carry every int64. A value sent as a term (external
+# format) is expected to read as the text Value.format/2 gives it with the same bounds.
+text = fn
+  <<131, _::binary>> = etf -> ElixirScope.Agent.Value.format(:erlang.binary_to_term(etf), values)
+  v when is_integer(v) -> Integer.to_string(v)
+  v -> v
+end
+
+expected = Enum.map(rows, fn row -> row |> Tuple.to_list() |> Enum.map(text) end)
 
 File.write!(json_path, JSON.encode(%{columns: Enum.map(Events.schema(), &elem(&1, 0)), rows: expected}))

@@ -1,21 +1,25 @@
 /**
  * ext.ingest_events_per_s and ext.loop_delay_p99_ms: events/s from a socket into the
- * extension's ring buffer through the real RecordingSession (framing, secret, Arrow decode),
- * fed by a stand-in agent process; baseline = the same bytes read by a plain socket reader.
+ * extension's ring buffer through the real RecordingSession (framing, secret, Arrow decode, the
+ * agent's terms printed as text), fed by a stand-in agent process sending what the agent sends:
+ * values as a Binary column of terms in the external format, made by a real BEAM; baseline =
+ * the same bytes read by a plain socket reader.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RecordingSession } from "../../extension/src/recorder/session";
 import { encodeFrame } from "../../extension/src/recorder/frames";
 import { FrameType } from "../../protocol/src/wire";
-import { eventsStreamBytes, type TestEvent } from "../../test/recorder/make-events";
+import { Binary, Field, makeData, RecordBatch, Schema, Struct, Table, tableToIPC } from "apache-arrow";
+import { eventsTable, type TestEvent } from "../../test/recorder/make-events";
 
-const BATCH = 8192;
-const REPEAT = 128; // 1,048,576 events
+// Rows per EVENTS frame, as the agent sends them (collector.ex `rows_per_frame`).
+const BATCH = 4096;
+const REPEAT = 256; // 1,052,672 events
 const fakeAgent = join(__dirname, "../../test/recorder/fake-agent.mjs");
 const dir = mkdtempSync(join(tmpdir(), "es-ingest-"));
 const eventsFile = join(dir, "events.arrow");
@@ -31,6 +35,37 @@ function batchOfEvents(): TestEvent[] {
     });
   }
   return out;
+}
+
+/** GenServer-call-sized arguments and results as `term_to_binary` writes them, 64 of each. */
+function beamTerms(): { calls: Uint8Array[]; returns: Uint8Array[] } {
+  const script =
+    'for i <- 0..63 do IO.puts(Base.encode64(:erlang.term_to_binary([{:deposit, "alice", i}, {self(), make_ref()}, %{}]))); ' +
+    'IO.puts(Base.encode64(:erlang.term_to_binary({:reply, {:ok, i}, %{"alice" => i}}))) end';
+  const lines = execFileSync("elixir", ["-e", script], { encoding: "utf8" }).trim().split("\n");
+  const terms = lines.map((l) => new Uint8Array(Buffer.from(l, "base64")));
+  return { calls: terms.filter((_, i) => i % 2 === 0), returns: terms.filter((_, i) => i % 2 === 1) };
+}
+
+/** The events as the agent frames them: the `value` column Binary, holding terms. */
+function agentStreamBytes(events: TestEvent[]): Uint8Array {
+  const { calls, returns } = beamTerms();
+  const table = eventsTable(events);
+  const batches = table.batches.map((batch) => {
+    let offset = 0;
+    const start = events.indexOf(events.find((e) => e.seq === Number(batch.getChild("seq")!.get(0)))!);
+    const values = Array.from({ length: batch.numRows }, (_, i) => (events[start + i].kind === 1 ? calls : returns)[(start + i) % 64]);
+    const offsets = new Int32Array(values.length + 1);
+    values.forEach((v, i) => (offsets[i + 1] = offset += v.length));
+    const bytes = new Uint8Array(offset);
+    values.forEach((v, i) => bytes.set(v, offsets[i]));
+    const index = batch.schema.fields.findIndex((f) => f.name === "value");
+    const fields = batch.schema.fields.map((f, i) => (i === index ? new Field("value", new Binary(), false) : f));
+    const value = makeData({ type: new Binary(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes });
+    const children = batch.data.children.map((c, i) => (i === index ? value : c));
+    return new RecordBatch(new Schema(fields, batch.schema.metadata), makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children }));
+  });
+  return tableToIPC(new Table(batches), "stream");
 }
 
 async function session(): Promise<{ eventsPerS: number; p99: number }> {
@@ -85,7 +120,7 @@ async function plainReader(): Promise<number> {
 }
 
 async function main() {
-  writeFileSync(eventsFile, eventsStreamBytes(batchOfEvents()));
+  writeFileSync(eventsFile, agentStreamBytes(batchOfEvents()));
   const plain = await plainReader();
   const runs = [await session(), await session(), await session()];
   const best = runs.sort((a, b) => b.eventsPerS - a.eventsPerS)[0];

@@ -11,6 +11,12 @@
  */
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * Event schema of EVENTS frames: the recording's (`SCHEMA_VERSION` 2) except that `value` may
+ * be Binary, each value the term in Erlang's external format (first byte 131) or UTF-8 text;
+ * the recorder turns terms into text before anything else sees the batch.
+ */
+export const EVENTS_SCHEMA_VERSION = 3;
 
 /** Largest frame either side accepts; larger ones are a protocol error. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -49,6 +55,8 @@ export const ENV = {
 export interface Hello {
   secret: string;
   protocol: number;
+  /** Event schema of its EVENTS frames (`EVENTS_SCHEMA_VERSION`); the recorder refuses another one. */
+  schema: number;
   agent_version: string;
   node: string;
   otp_release: string;

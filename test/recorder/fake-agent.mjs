@@ -27,7 +27,7 @@ const socket = connect(port, "127.0.0.1", () => {
     socket.write(head);
     return;
   }
-  socket.write(frame(1, JSON.stringify({ secret, protocol: 1, agent_version: "fake", node: "fake@host", otp_release: "25", elixir_version: "1.14.0", os_pid: String(process.pid) })));
+  socket.write(frame(1, JSON.stringify({ secret, protocol: 1, schema: Number(process.env.FAKE_AGENT_SCHEMA ?? 3), agent_version: "fake", node: "fake@host", otp_release: "25", elixir_version: "1.14.0", os_pid: String(process.pid) })));
 });
 let got = Buffer.alloc(0);
 let planned = false;

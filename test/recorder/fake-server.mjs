@@ -20,7 +20,7 @@ function frame(type, payload = "") {
 }
 
 const socket = connect(Number(process.env.ELIXIR_SCOPE_PORT), "127.0.0.1", () => {
-  const hello = { secret: process.env.ELIXIR_SCOPE_SECRET, protocol: 1, agent_version: "fake", node: "server@host", otp_release: "25", elixir_version: "1.14.0", os_pid: String(process.pid) };
+  const hello = { secret: process.env.ELIXIR_SCOPE_SECRET, protocol: 1, schema: Number(process.env.FAKE_AGENT_SCHEMA ?? 3), agent_version: "fake", node: "server@host", otp_release: "25", elixir_version: "1.14.0", os_pid: String(process.pid) };
   socket.write(frame(1, JSON.stringify(hello)));
 });
 let got = Buffer.alloc(0);

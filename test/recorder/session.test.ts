@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RecordingSession, RecorderError } from "../../extension/src/recorder/session";
 import { eventsStreamBytes, sampleEvents } from "./make-events";
+import { decodeRecording, encodeRecording } from "../../extension/src/recorder/recording-file";
 
 const fakeAgent = join(__dirname, "fake-agent.mjs");
 const dir = mkdtempSync(join(tmpdir(), "es-session-"));
@@ -42,18 +43,37 @@ test("a malformed batch is reported and the batches around it are kept", async (
   assert.match(result.warnings[0], /malformed Events frame/);
 });
 
-test("an agent that crashes mid-recording keeps what was received", async () => {
+test("an agent that crashes mid-recording keeps what was received, says so, and the recording opens", async () => {
   const result = await session("crash").run();
   assert.ok(result.ring.events >= 3, `kept ${result.ring.events} events`);
   assert.equal(result.bye, undefined);
+  assert.ok(
+    result.warnings.some((w) => /node ended \(exit code 3\) without the agent's goodbye: what was received is kept/.test(w)),
+    result.warnings.join("; "),
+  );
+  const reopened = decodeRecording(encodeRecording(result.ring.all(), result.header));
+  assert.equal(reopened.table.numRows, result.ring.keptEvents);
 });
 
 test("a wrong secret is refused before anything else is read", async () => {
   await assert.rejects(session("wrong-secret").run(), (e: Error) => {
     assert.ok(e instanceof RecorderError);
     assert.match(e.message, /exited .* before the ElixirScope agent connected/);
+    assert.match(e.message, /An agent connected with a wrong secret and was refused/);
     return true;
   });
+});
+
+test("an agent of another event schema is refused with an error naming both versions; the program is ended", async () => {
+  const started = Date.now();
+  const s = session("good", { env: { ...process.env, FAKE_AGENT_MODE: "good", FAKE_AGENT_EVENTS: eventsFile, FAKE_AGENT_SCHEMA: "1" } });
+  await assert.rejects(s.run(), (e: Error) => {
+    assert.ok(e instanceof RecorderError);
+    assert.match(e.message, /fake@host .*speaks protocol 1, event schema 1; this ElixirScope reads protocol 1, schema 3\./);
+    assert.match(e.message, /another ElixirScope version/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 15_000, "refused at once, not after the connect timeout");
 });
 
 test("events before HELLO are refused", async () => {

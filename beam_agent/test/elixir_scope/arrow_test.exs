@@ -34,7 +34,7 @@ defmodule ElixirScope.Agent.ArrowTest do
              {"file", :utf8},
              {"line", {:int, 32, true}},
              {"name", :utf8},
-             {"value", :utf8}
+             {"value", :binary}
            ]
 
     assert [%{length: 4, columns: columns}] = read.batches

@@ -46,6 +46,7 @@ defmodule ElixirScope.Agent.ArrowReader do
       type =
         case type_type do
           2 -> {:int, scalar(type, 0, :i32, 0), scalar(type, 1, :u8, 0) == 1}
+          4 -> :binary
           5 -> :utf8
         end
 
@@ -73,6 +74,8 @@ defmodule ElixirScope.Agent.ArrowReader do
     data = binary_part(body, off, len)
     {for(<<v::little-signed-size(bits) <- binary_part(data, 0, div(n * bits, 8))>>, do: v), rest}
   end
+
+  defp read_column(:binary, n, body, bufs), do: read_column(:utf8, n, body, bufs)
 
   defp read_column(:utf8, n, body, [{ooff, olen}, {doff, dlen} | rest]) do
     offsets = for <<v::little-signed-32 <- binary_part(body, ooff, olen)>>, do: v
@@ -189,15 +192,31 @@ defmodule ElixirScope.Agent.ArrowReader do
         v
       )
 
-  @doc "Rows as maps keyed by column name."
+  @doc """
+  Rows as maps keyed by column name. A Binary column holding a term in the external format
+  (first byte 131) reads as its text, formatted as the recorder does (`Value.format/2` with
+  the value bounds of the plan the test's FakeRecorder sent, else the defaults).
+  """
   def rows(%{fields: fields, batches: batches}) do
     names = Enum.map(fields, &elem(&1, 0))
+    binary = for {name, :binary} <- fields, do: name
+    opts = Process.get({ElixirScope.Agent.FakeRecorder, :values}, ElixirScope.Agent.Value.default_opts())
 
     Enum.flat_map(batches, fn %{columns: cols, length: n} ->
       if n == 0,
         do: [],
         else:
-          cols |> Enum.zip() |> Enum.map(fn t -> Map.new(Enum.zip(names, Tuple.to_list(t))) end)
+          cols
+          |> Enum.zip()
+          |> Enum.map(fn t ->
+            row = Map.new(Enum.zip(names, Tuple.to_list(t)))
+            Enum.reduce(binary, row, fn name, row -> Map.update!(row, name, &text(&1, opts)) end)
+          end)
     end)
   end
+
+  defp text(<<131, _::binary>> = etf, opts),
+    do: ElixirScope.Agent.Value.format(:erlang.binary_to_term(etf), opts)
+
+  defp text(text, _opts), do: text
 end

@@ -41,7 +41,15 @@ defmodule ElixirScope.Agent.FakeRecorder do
   defp decode(4, payload), do: ArrowReader.read(payload)
   defp decode(_, payload), do: elem(JSON.decode(payload), 1)
 
-  def send_plan(sock, plan), do: :ok = :gen_tcp.send(sock, [2 | JSON.encode(plan)])
+  def send_plan(sock, plan) do
+    # The recorder formats values with the bounds it asked for (see ArrowReader.rows/1).
+    case plan do
+      %{values: v} -> Process.put({__MODULE__, :values}, Map.new(v, fn {k, x} -> {:"#{k}", x} end))
+      _ -> :ok
+    end
+
+    :ok = :gen_tcp.send(sock, [2 | JSON.encode(plan)])
+  end
   def send_stop(sock), do: :ok = :gen_tcp.send(sock, [8])
 
   @doc "Receives frames until the agent closes the connection; returns them by kind."

@@ -57,8 +57,16 @@ defmodule ElixirScope.Agent.Recording do
       end)
 
     names = Enum.map(Events.schema(), fn {name, _} -> String.to_atom(name) end)
-    Enum.map(rows, fn row -> Map.new(Enum.zip(names, Tuple.to_list(row))) end)
+
+    # Values in the external format read as the recorder prints them (Value.format/2).
+    Enum.map(rows, fn row ->
+      row = Map.new(Enum.zip(names, Tuple.to_list(row)))
+      %{row | value: text(row.value, values)}
+    end)
   end
+
+  defp text(<<131, _::binary>> = etf, values), do: Value.format(:erlang.binary_to_term(etf), values)
+  defp text(text, _values), do: text
 
   def kind(:call), do: 1
   def kind(:return), do: 2

@@ -8,13 +8,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
-import { tableFromIPC, type RecordBatch } from "apache-arrow";
+import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
 import { SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
 import {
   ENV,
   FrameType,
   MAX_FRAME_BYTES,
   MAX_HELLO_BYTES,
+  PROTOCOL_VERSION,
+  EVENTS_SCHEMA_VERSION,
   type Bye,
   type Hello,
   type InstrumentationPlan,
@@ -24,6 +26,7 @@ import {
   type Stats,
 } from "../../../protocol/src/wire";
 import { encodeFrame, FrameDecoder, frameName, ProtocolError, type Frame } from "./frames";
+import { withTextValues } from "./value-text";
 import { RingBuffer } from "./ring-buffer";
 import { agentErlOptions, mixEnvFor, runCompile } from "./launch";
 import { RecorderError } from "./errors";
@@ -91,6 +94,8 @@ export interface RecordResult {
  */
 export const STOP_GRACE_MS = 10_000;
 
+/** Longest stretch of frame handling in one task of the extension host (ms). */
+const FRAME_SLICE_MS = 12;
 const DEFAULT_VALUES: InstrumentationPlan["values"] = { max_chars: 400, max_items: 25, max_depth: 6 };
 
 export class RecordingSession {
@@ -101,6 +106,12 @@ export class RecordingSession {
   private readonly ring: RingBuffer;
   private readonly warnings: string[] = [];
   private hello?: Hello;
+  /** Frames received and not handled yet (see `pump`). */
+  private readonly pending: Frame[] = [];
+  private pumping = false;
+  private framesHandled: () => void = () => {};
+  /** Bounds of printed values: those of the plan the agent was last sent. */
+  private valueBounds: InstrumentationPlan["values"] = DEFAULT_VALUES;
   private ready?: Ready;
   private bye?: Bye;
   private stats: Stats = { events: 0, dropped: 0 };
@@ -111,6 +122,9 @@ export class RecordingSession {
   /** Resolves when the authenticated agent's connection closes. */
   private markAgentGone: () => void = () => {};
   private readonly agentGone = new Promise<void>((resolve) => (this.markAgentGone = resolve));
+  /** Settles when an agent with the right secret but another protocol or schema is refused. */
+  private markRefused!: (why: string) => void;
+  private readonly refused = new Promise<string>((resolve) => (this.markRefused = resolve));
 
   constructor(private readonly opts: RecordOptions) {
     this.ring = new RingBuffer(opts.ringCapBytes ?? 512 * 1024 * 1024, opts.spillPath);
@@ -148,6 +162,7 @@ export class RecordingSession {
       values: opts.values ?? DEFAULT_VALUES,
       sampling: opts.sampling ?? "adaptive",
     };
+    this.valueBounds = plan.values;
     const connected = this.acceptAgent(plan);
     const exited = this.spawnProgram(port, mixEnv);
     const timeoutMs = opts.connectTimeoutMs ?? 120_000;
@@ -155,7 +170,15 @@ export class RecordingSession {
       connected.then(() => "connected" as const),
       exited.then(() => "exited" as const),
       timeout(timeoutMs).then(() => "timeout" as const),
+      this.refused.then(() => "refused" as const),
     ]);
+    if (outcome === "refused") {
+      // Running on unrecorded is not what was asked for: end the program, report why.
+      this.terminate();
+      await exited;
+      this.close();
+      throw new RecorderError(await this.refused);
+    }
     if (outcome === "timeout") {
       throw new RecorderError(
         `The agent did not connect within ${timeoutMs / 1000} s. Check that "${opts.command}" starts an Elixir node ` +
@@ -171,14 +194,26 @@ export class RecordingSession {
     const { code, signal } = await exited;
     opts.onPhase?.("finishing");
     if (this.agent) await socketClosed(this.agent);
+    await this.allFramesHandled();
     this.close();
     if (!this.hello && this.stopRequested) {
       throw new RecorderError("Recording stopped before the agent connected; nothing was recorded.");
     }
     if (!this.hello) {
+      const refused = this.warnings.some((w) => w.includes("wrong secret"))
+        ? "An agent connected with a wrong secret and was refused: it was not started by this recording " +
+          "(is another program using elixirScope.port?). "
+        : "";
       throw new RecorderError(
         `"${opts.command}" exited (code ${code ?? signal}) before the ElixirScope agent connected; nothing was recorded. ` +
+          refused +
           (this.lastOutputLine ? `It said: ${this.lastOutputLine}` : `See the program's output for the reason.`),
+      );
+    }
+    if (!this.bye) {
+      this.warnings.push(
+        `the node ended (${signal ? `signal ${signal}` : `exit code ${code}`}) without the agent's goodbye: what was ` +
+          `received is kept, events it had not sent yet are lost`,
       );
     }
     return {
@@ -256,6 +291,7 @@ export class RecordingSession {
    */
   changePlan(plan: InstrumentationPlan): boolean {
     if (!this.agent || this.agent.destroyed) return false;
+    this.valueBounds = plan.values ?? this.valueBounds;
     this.agent.write(encodeFrame(FrameType.Plan, JSON.stringify(plan)));
     return true;
   }
@@ -357,10 +393,48 @@ export class RecordingSession {
               resolve();
               continue;
             }
-            this.onFrame(frame);
+            this.pending.push(frame);
           }
+          this.pump(socket);
         });
       });
+    });
+  }
+
+  /**
+   * Handles the frames received, for at most `FRAME_SLICE_MS` per task: a burst of EVENTS
+   * (decoding, printing terms) must not stall the extension host. Meanwhile the socket is
+   * paused, which holds the agent back through TCP.
+   */
+  private pump(socket: Socket): void {
+    if (this.pumping) return;
+    const start = performance.now();
+    while (this.pending.length > 0) {
+      this.onFrame(this.pending.shift()!);
+      if (this.pending.length > 0 && performance.now() - start > FRAME_SLICE_MS) {
+        this.pumping = true;
+        socket.pause();
+        setImmediate(() => {
+          this.pumping = false;
+          socket.resume();
+          this.pump(socket);
+        });
+        return;
+      }
+    }
+    this.framesHandled();
+  }
+
+  /** Resolves when every frame received so far has been handled. */
+  private allFramesHandled(): Promise<void> {
+    if (this.pending.length === 0 && !this.pumping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.framesHandled;
+      this.framesHandled = () => {
+        this.framesHandled = previous;
+        previous();
+        resolve();
+      };
     });
   }
 
@@ -386,6 +460,16 @@ export class RecordingSession {
       this.reject(socket, "a second node connected with this session's secret; only the first one is recorded");
       return false;
     }
+    if (hello.protocol !== PROTOCOL_VERSION || hello.schema !== EVENTS_SCHEMA_VERSION) {
+      const why =
+        `The ElixirScope agent in ${hello.node ?? "the node"} (version ${hello.agent_version ?? "?"}) speaks protocol ` +
+        `${hello.protocol}, event schema ${hello.schema ?? 1}; this ElixirScope reads protocol ${PROTOCOL_VERSION}, schema ` +
+        `${EVENTS_SCHEMA_VERSION}. The node loaded an agent from another ElixirScope version: rebuild the project with this ` +
+        `version's agent (the :elixir_scope compiler dependency) or remove the old one from its code path.`;
+      this.reject(socket, why);
+      this.markRefused(why);
+      return false;
+    }
     this.hello = hello;
     return true;
   }
@@ -401,12 +485,16 @@ export class RecordingSession {
     try {
       switch (frame.type) {
         case FrameType.Events: {
-          const batches = tableFromIPC(frame.payload).batches;
+          const received = tableFromIPC(frame.payload).batches;
+          // Values arrive as terms (Binary) and are kept as text (see value-text.ts).
+          const batches = received.map((b) => withTextValues(b, this.valueBounds));
+          const converted = batches.some((b, i) => b !== received[i]);
           for (const batch of batches) {
             this.ring.push(batch, frame.payload.byteLength / batches.length);
             this.opts.onBatch?.(batch);
           }
-          this.opts.onEvents?.(frame.payload);
+          // The live view gets the batches as kept (text values), as IPC bytes.
+          if (this.opts.onEvents) this.opts.onEvents(converted ? tableToIPC(new Table(batches), "stream") : frame.payload);
           break;
         }
         case FrameType.Ready:

@@ -23,6 +23,23 @@ suite("editor over a recording", () => {
     assert.ok(text.indexOf("n = 1") < text.indexOf("n = 5"), "newest value first");
   });
 
+  test("hover history also works for a pinned variable, a receive clause's binding, a match and a case clause", async () => {
+    const pipeline = await vscode.workspace.openTextDocument(workspaceFile("lib/sample/pipeline.ex"));
+    const hover = async (doc: vscode.TextDocument, line: string, word: string) =>
+      hoverText((await vscode.commands.executeCommand<vscode.Hover[]>("vscode.executeHoverProvider", doc.uri, positionOf(doc, line, word).translate(0, 1))) ?? []);
+    // `^ref` binds nothing: its history is that of await_result's parameter `ref`.
+    const pinned = await hover(pipeline, "{:result, ^ref, value} -> value", "ref");
+    assert.match(pinned, /\*\*ref\*\* — \d+ values? recorded/, pinned);
+    assert.match(pinned, /ref = #Reference</, pinned);
+    const received = await hover(pipeline, "{:result, ^ref, value} -> value", "value");
+    assert.match(received, /\*\*value\*\* — \d+ values? recorded/, received);
+    const ledger = await vscode.workspace.openTextDocument(workspaceFile("lib/sample/ledger.ex"));
+    const matched = await hover(ledger, "updated = apply_entry(acct, {:deposit, amount})", "updated");
+    assert.match(matched, /\*\*updated\*\* — \d+ values? recorded/, matched);
+    const clause = await hover(ledger, "{:ok, acct} ->", "acct");
+    assert.match(clause, /\*\*acct\*\* — \d+ values? recorded/, clause);
+  });
+
   test("no hover on a word that is not a recorded variable", async () => {
     const doc = await vscode.workspace.openTextDocument(workspaceFile("lib/sample/math.ex"));
     const pos = positionOf(doc, "@moduledoc", "moduledoc");

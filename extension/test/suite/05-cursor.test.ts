@@ -33,20 +33,29 @@ suite("editor follows the scrub cursor", () => {
 
   test("inline values are those bound by the cursor: a body binding appears once it has happened", async () => {
     const api = await extensionApi();
-    const math = workspaceFile("lib/sample/math.ex").fsPath;
-    const editor = await vscode.window.showTextDocument(workspaceFile("lib/sample/math.ex"));
-    const quotient = recording.index.history(math, "quotient", { module: "Sample.Math", function: "divide" })[0];
-    assert.ok(quotient, "no recorded quotient binding in divide/2");
-    const a = recording.index.history(math, "a", { module: "Sample.Math", function: "divide" }).find((b) => b.callId === quotient.callId)!;
-    const call = recording.index.step(recording.index.eventAt(a.seq)!, -1)!;
+    const ledger = workspaceFile("lib/sample/ledger.ex").fsPath;
+    await vscode.window.showTextDocument(workspaceFile("lib/sample/ledger.ex"));
+    // handle_call({:deposit, …}): head variables at the call, then `acct` (case clause) and
+    // `updated` (a match) in its body.
+    const updated = recording.index
+      .history(ledger, "updated", { module: "Sample.Ledger", function: "handle_call" })
+      .find((b) => recording.index.bindingsOfCall(b.callId).some((x) => x.name === "acct"))!;
+    assert.ok(updated, "no recorded `updated` binding in a deposit");
+    const bindings = recording.index.bindingsOfCall(updated.callId);
+    const head = bindings[0];
+    const call = recording.index.step(recording.index.eventAt(head.seq)!, -1)!;
     assert.equal(call.kind, 1);
     api.controller.moveCursor(call.seq);
-    const atCall = api.cursor.shown.get(math)!;
-    assert.match(atCall.get(call.line) ?? "", /^a = .*, b = /);
-    assert.equal(atCall.get(quotient.line), undefined, "quotient is not bound yet at the call");
-    api.controller.moveCursor(quotient.seq);
-    assert.equal(api.cursor.shown.get(math)!.get(quotient.line), `quotient = ${quotient.value}`);
-    assert.ok(editor);
+    const atCall = api.cursor.shown.get(ledger)!;
+    assert.match(atCall.get(call.line) ?? "", /account = ".*", amount = \d+/);
+    assert.equal(atCall.get(updated.line), undefined, "updated is not bound yet at the call");
+    const acct = bindings.find((b) => b.name === "acct")!;
+    assert.equal(atCall.get(acct.line), undefined, "acct is not bound yet at the call");
+    api.controller.moveCursor(acct.seq);
+    assert.equal(api.cursor.shown.get(ledger)!.get(acct.line), `acct = ${acct.value}`);
+    assert.equal(api.cursor.shown.get(ledger)!.get(updated.line), undefined);
+    api.controller.moveCursor(updated.seq);
+    assert.equal(api.cursor.shown.get(ledger)!.get(updated.line), `updated = ${updated.value}`);
   });
 
   test("Step Forward / Step Back move through the same process's events", async () => {

@@ -1,6 +1,6 @@
 defmodule ElixirScope.Agent.Arrow do
   @moduledoc """
-  Hand-written Arrow IPC stream encoder for flat tables of non-nullable Int8/Int32/Int64/Utf8
+  Hand-written Arrow IPC stream encoder for flat tables of non-nullable Int8/Int32/Int64/Utf8/Binary
   columns (the event schema of `protocol/SCHEMA.md`).
 
   A stream is: schema message, record batch message(s), end-of-stream marker. Each message is
@@ -10,9 +10,10 @@ defmodule ElixirScope.Agent.Arrow do
   to 8 bytes, and Utf8 offsets (int32) start at 0 in every batch.
   """
 
+  alias ElixirScope.Agent.ArrowColumns, as: Columns
   alias ElixirScope.Agent.Flatbuffer, as: FB
 
-  @type column_type :: :int8 | :int32 | :int64 | :utf8
+  @type column_type :: :int8 | :int32 | :int64 | :utf8 | :binary
   @type schema :: [{String.t(), column_type}]
 
   @continuation <<0xFF, 0xFF, 0xFF, 0xFF>>
@@ -20,6 +21,7 @@ defmodule ElixirScope.Agent.Arrow do
   @header_schema 1
   @header_record_batch 3
   @type_int 2
+  @type_binary 4
   @type_utf8 5
 
   @doc """
@@ -124,34 +126,20 @@ defmodule ElixirScope.Agent.Arrow do
   end
 
   defp type_table(b, :utf8), do: FB.table(b, [])
+  defp type_table(b, :binary), do: FB.table(b, [])
   defp type_table(b, :int8), do: FB.table(b, [{0, :i32, 8}, {1, :bool, true}])
   defp type_table(b, :int32), do: FB.table(b, [{0, :i32, 32}, {1, :bool, true}])
   defp type_table(b, :int64), do: FB.table(b, [{0, :i32, 64}, {1, :bool, true}])
 
   defp type_id(:utf8), do: @type_utf8
+  defp type_id(:binary), do: @type_binary
   defp type_id(_int), do: @type_int
 
   # One pass over the rows per column, straight into binaries.
-  defp column_buffers(:int64, rows, i),
-    do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-64>>)]
-
-  defp column_buffers(:int32, rows, i),
-    do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-32>>)]
-
-  defp column_buffers(:int8, rows, i),
-    do: [for(r <- rows, into: <<>>, do: <<:erlang.element(i, r)::little-signed-8>>)]
-
-  defp column_buffers(:utf8, rows, i) do
-    strings = for r <- rows, do: :erlang.element(i, r)
-    [offsets(strings, 0, <<0::little-signed-32>>), IO.iodata_to_binary(strings)]
-  end
-
-  defp offsets([], _pos, acc), do: acc
-
-  defp offsets([s | rest], pos, acc) do
-    pos = pos + byte_size(s)
-    offsets(rest, pos, <<acc::binary, pos::little-signed-32>>)
-  end
+  defp column_buffers(:int64, rows, i), do: [Columns.int64(rows, i)]
+  defp column_buffers(:int32, rows, i), do: [Columns.int32(rows, i)]
+  defp column_buffers(:int8, rows, i), do: [Columns.int8(rows, i)]
+  defp column_buffers(type, rows, i) when type in [:utf8, :binary], do: Columns.varbinary(rows, i)
 
   defp pad8(n), do: div(n + 7, 8) * 8
   defp zeros(0), do: []

@@ -27,6 +27,8 @@ defmodule ElixirScope.Agent.Collector do
   @sample_ms 250
   @stats_ms 1_000
   @protocol 1
+  # Event schema of the EVENTS frames (protocol/src/wire.ts `EVENTS_SCHEMA_VERSION`).
+  @schema 3
   @version Mix.Project.config()[:version]
 
   # Frame types (protocol/src/wire.ts).
@@ -220,6 +222,7 @@ defmodule ElixirScope.Agent.Collector do
     %{
       secret: secret,
       protocol: @protocol,
+      schema: @schema,
       agent_version: @version,
       node: Atom.to_string(node()),
       otp_release: List.to_string(:erlang.system_info(:otp_release)),
@@ -297,7 +300,9 @@ defmodule ElixirScope.Agent.Collector do
           overload: Overload.new(plan["sampling"] != "off"),
           sent: 0,
           late_logged: 0,
-          rows_per_frame: min(16_384, div(32 * 1024 * 1024, values.max_chars * 4 + 256))
+          # Small enough for the recorder to print one frame's terms in a few ms (it handles
+          # frames between other work of the extension host); big enough to amortise a frame.
+          rows_per_frame: min(4_096, div(32 * 1024 * 1024, values.max_chars * 4 + 256))
         }
 
         {:ok, session, ready}

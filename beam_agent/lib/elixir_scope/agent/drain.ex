@@ -37,6 +37,9 @@ defmodule ElixirScope.Agent.Drain do
             late: 0,
             drains: 0
 
+  # Chunks read per `:ets.select/3` call.
+  @select_chunks 500
+
   def new, do: %__MODULE__{}
 
   @doc """
@@ -64,7 +67,9 @@ defmodule ElixirScope.Agent.Drain do
         st = %{st | shipped_upto: Map.take(st.shipped_upto, MapSet.to_list(open_pids))}
 
         {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, limits, st)
-        incoming = :lists.merge(:lists.sort(incoming), :lists.sort(stolen_events))
+        # Runs in seq order, one per chunk (the VM tracer's need not be): `lists:sort` finds
+        # the runs and merges them (measured faster than `lists:merge/1` of many short runs).
+        incoming = :lists.sort(:lists.append([stolen_events | incoming]))
         all = :lists.merge(st.held, incoming)
 
         {ship, held} =
@@ -120,28 +125,29 @@ defmodule ElixirScope.Agent.Drain do
     )
   end
 
+  # Every chunk in the table, as runs of `{seq, pid, event}` (a chunk holds its events newest
+  # first; each run is in seq order). Chunks are read a few hundred per call and deleted one by
+  # one after they were read: only this process removes chunks, so none is lost or read twice.
   defp take_chunks(ref, shipped_upto) do
-    take_chunks(ref, shipped_upto, :ets.first(Store.events_table()), [])
+    tab = Store.events_table()
+    {runs, words} = take_all(tab, :ets.select(tab, [{:_, [], [:"$_"]}], @select_chunks), shipped_upto, [], 0)
+    if words > 0, do: :atomics.sub(ref, Store.index(:pending), words)
+    runs
   end
 
-  defp take_chunks(_ref, _shipped, :"$end_of_table", acc), do: acc
+  defp take_all(_tab, :"$end_of_table", _shipped, runs, words), do: {runs, words}
 
-  defp take_chunks(ref, shipped, key, acc) do
-    tab = Store.events_table()
-    next = :ets.next(tab, key)
+  defp take_all(tab, {chunks, cont}, shipped, runs, words) do
+    {runs, words} = take_each(tab, chunks, shipped, runs, words)
+    take_all(tab, :ets.select(cont), shipped, runs, words)
+  end
 
-    acc =
-      case :ets.take(tab, key) do
-        [{_, pid, words, _n, evs}] ->
-          :atomics.sub(ref, Store.index(:pending), words)
-          upto = Map.get(shipped, pid, nil)
-          add_events(evs, pid, upto, acc)
+  defp take_each(_tab, [], _shipped, runs, words), do: {runs, words}
 
-        [] ->
-          acc
-      end
-
-    take_chunks(ref, shipped, next, acc)
+  defp take_each(tab, [{key, pid, w, _n, evs} | rest], shipped, runs, words) do
+    :ets.delete(tab, key)
+    run = add_events(evs, pid, Map.get(shipped, pid, nil), [])
+    take_each(tab, rest, shipped, [run | runs], words + w)
   end
 
   defp add_events([], _pid, _upto, acc), do: acc

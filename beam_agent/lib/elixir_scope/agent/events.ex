@@ -1,8 +1,8 @@
 defmodule ElixirScope.Agent.Events do
   @moduledoc false
-  # Turns raw events into rows of the event table (schema version 2, see `protocol/SCHEMA.md`):
-  # resolves sites, rebases seq/ids/timestamps to the session start and formats values. Runs in
-  # the collector.
+  # Turns raw events into rows of the event table (schema version 2, see `protocol/SCHEMA.md`;
+  # in EVENTS frames `value` is Binary: see `Value.encode/2`): resolves sites, rebases
+  # seq/ids/timestamps to the session start and encodes values. Runs in the collector.
   #
   # Two sources of raw events, told apart by their size:
   #
@@ -35,7 +35,8 @@ defmodule ElixirScope.Agent.Events do
     {"file", :utf8},
     {"line", :int32},
     {"name", :utf8},
-    {"value", :utf8}
+    # The external term format of the value, or its text (see `Value.encode/2`).
+    {"value", :binary}
   ]
 
   # Room for a CALL's BINDING rows between two captured seqs (see `to_rows/3`).
@@ -264,7 +265,7 @@ defmodule ElixirScope.Agent.Events do
           "(arguments not recorded: this function was being sampled)"
 
         _ ->
-          Value.format(value, ctx.values)
+          Value.encode(value, ctx.values)
       end
 
     row =
@@ -527,7 +528,7 @@ defmodule ElixirScope.Agent.Events do
     text =
       if is_float(value),
         do: :erlang.float_to_binary(value, decimals: 4),
-        else: Value.format(value, ctx.values)
+        else: Value.encode(value, ctx.values)
 
     row =
       {rebase(seq, ctx.base), ns(ts - ctx.t0, ctx.unit), @sample, pid_text, "", "", 0, 0, 0, "",
@@ -546,7 +547,7 @@ defmodule ElixirScope.Agent.Events do
     row =
       {rebase(seq, ctx.base), ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity,
        rebase(cid, ctx.base), rebase(parent, ctx.base), "", 0, name,
-       Value.format(value, ctx.values)}
+       Value.encode(value, ctx.values)}
 
     {row, ctx}
   end

@@ -164,7 +164,11 @@ defmodule ElixirScope.Agent.Overload do
     Enum.reduce(events, counts, fn
       {_seq, _pid, ev}, acc when elem(ev, 0) == 1 ->
         site = elem(ev, 3)
-        Map.update(acc, site, 1, &(&1 + 1))
+
+        case acc do
+          %{^site => n} -> %{acc | site => n + 1}
+          _ -> Map.put(acc, site, 1)
+        end
 
       _, acc ->
         acc

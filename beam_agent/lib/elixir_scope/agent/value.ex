@@ -20,6 +20,47 @@ defmodule ElixirScope.Agent.Value do
 
   def default_opts, do: @default
 
+  @doc """
+  The bytes of a captured value for the `value` column of an EVENTS frame: the term in the
+  external term format (`term_to_binary`, first byte 131), which the recorder formats as
+  `format/2` would (extension/src/recorder/term-text.ts), or text formatted here when the
+  external format cannot carry what `inspect` prints: structs (their Inspect implementation),
+  funs, bitstrings, and pids, references and ports of other nodes. Small integers and atoms are
+  text at once (cheaper than either). Encoding is several times cheaper than formatting, and it
+  leaves the formatting to the recorder's machine instead of the user's node.
+  """
+  def encode(term, opts \\ @default)
+  def encode(term, _opts) when is_integer(term), do: Integer.to_string(term)
+  def encode(term, opts) when is_atom(term), do: format(term, opts)
+
+  def encode(term, opts) do
+    if portable?(term), do: :erlang.term_to_binary(term), else: format(term, opts)
+  rescue
+    _ -> "#<unprintable value>"
+  end
+
+  # Whether the recorder prints this term from its external format exactly as `format/2` does.
+  defp portable?(t) when is_integer(t) or is_atom(t) or is_binary(t) or is_float(t), do: true
+  defp portable?([h | t]), do: portable?(h) and portable?(t)
+  defp portable?([]), do: true
+  defp portable?(t) when is_tuple(t), do: portable_elems(t, tuple_size(t))
+
+  defp portable?(t) when is_map(t) do
+    case t do
+      %{__struct__: mod} when is_atom(mod) -> false
+      _ -> portable_pairs(:maps.to_list(t))
+    end
+  end
+
+  defp portable?(t) when is_pid(t) or is_reference(t) or is_port(t), do: node(t) == node()
+  defp portable?(_fun_or_bitstring), do: false
+
+  defp portable_elems(_t, 0), do: true
+  defp portable_elems(t, i), do: portable?(:erlang.element(i, t)) and portable_elems(t, i - 1)
+
+  defp portable_pairs([{k, v} | rest]), do: portable?(k) and portable?(v) and portable_pairs(rest)
+  defp portable_pairs([]), do: true
+
   @doc "Formats a captured value."
   def format(term, opts \\ @default)
 
