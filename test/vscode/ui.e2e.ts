@@ -234,16 +234,6 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     await page.locator(".editor-group-container .codelens-decoration", { hasText: /ElixirScope: 1 call · .*1 raised/ }).first().waitFor();
   });
 
-  await run("clicking a function's code lens lists its calls beside the timeline", async () => {
-    await page.locator(".editor-group-container .codelens-decoration a", { hasText: /ElixirScope: 1 call · .*1 raised/ }).first().click();
-    const list = timeline().locator('[data-testid="calls-list"][data-function="Sample.Math.divide/2"]');
-    await list.waitFor();
-    assert.equal(await list.getAttribute("data-count"), "1");
-    await list.locator("li[data-call-seq] .es-exception").waitFor();
-    await list.getByRole("button", { name: "Close" }).click();
-    await list.waitFor({ state: "detached" });
-  });
-
   await run("the editor follows the timeline's cursor: inline values of the call, then Step Forward", async () => {
     const frame = timeline();
     const target = await frame.locator("#root").evaluate(() => {
@@ -273,6 +263,17 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     // Each value links to its moment: the newest (factorial(1)'s n) moves the shared cursor there.
     await hover.first().locator("a", { hasText: "scrub here" }).first().click();
     await waitForAfterText("def factorial(n) when n > 0", "n = 1");
+  });
+
+  await run("clicking a function's code lens lists its calls beside the timeline", async () => {
+    await quickOpen("lib/sample/math.ex");
+    await page.locator(".editor-group-container .codelens-decoration a", { hasText: /ElixirScope: 1 call · .*1 raised/ }).first().click();
+    const list = timeline().locator('[data-testid="calls-list"][data-function="Sample.Math.divide/2"]');
+    await list.waitFor();
+    assert.equal(await list.getAttribute("data-count"), "1");
+    await list.locator("li[data-call-seq] .es-exception").waitFor();
+    await list.getByRole("button", { name: "Close" }).click();
+    await list.waitFor({ state: "detached" });
   });
 
   await run("Choose Command and Record…: pick mix run from the quick pick; the new recording replaces the old", async () => {
