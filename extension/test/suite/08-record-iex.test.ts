@@ -13,8 +13,17 @@ suite("iex -S mix (interactive, in a terminal)", () => {
         resolve(t);
       });
     });
+    // The agent's READY (the modules are instrumented): what is typed from then on is recorded.
+    const ready = new Promise<void>((resolve) => {
+      const sub = api.controller.onDidReceiveLiveEvents(({ payload }) => {
+        if (payload !== undefined) return;
+        sub.dispose();
+        resolve();
+      });
+    });
     const recording = api.controller.recordSession({ folder: workspaceFolder(), command: "iex -S mix" });
     const terminal = await opened;
+    await ready;
     // The terminal buffers what is typed until iex reads it.
     terminal.sendText("Sample.Math.factorial(4)");
     // A graceful stop: the agent flushes and says goodbye (System.halt/0 would skip that).
