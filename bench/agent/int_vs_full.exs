@@ -31,17 +31,26 @@ for {name, mod} <- [plain: "Bench.IntPlain", int: "Bench.IntInterp", full: "Benc
   File.mkdir_p!(ebin)
   file = Path.join(lib, "#{name}.ex")
   File.write!(file, source.(mod))
-  for {m, bin} <- Code.compile_string(source.(mod), file), do: File.write!(Path.join(ebin, "#{m}.beam"), bin)
+
+  for {m, bin} <- Code.compile_string(source.(mod), file),
+      do: File.write!(Path.join(ebin, "#{m}.beam"), bin)
+
   Code.prepend_path(ebin)
 end
 
 lib_dir = Path.join([root, "_build", "bench", "lib"])
-{[_], [], _} = Instrumenter.instrument([%{"module" => "Bench.IntFull", "functions" => nil}], lib_dir, 1)
+
+{[_], [], _} =
+  Instrumenter.instrument([%{"module" => "Bench.IntFull", "functions" => nil}], lib_dir, 1)
+
 # :int reads the module's .beam file: load it from there rather than from memory.
 :code.purge(Bench.IntInterp)
 :code.delete(Bench.IntInterp)
+
 {:module, Bench.IntInterp} =
-  :code.load_abs(String.to_charlist(Path.join([lib_dir, "bench_int", "ebin", "Elixir.Bench.IntInterp"])))
+  :code.load_abs(
+    String.to_charlist(Path.join([lib_dir, "bench_int", "ebin", "Elixir.Bench.IntInterp"]))
+  )
 
 {:module, Bench.IntInterp} = :int.ni(Bench.IntInterp)
 

@@ -9,7 +9,9 @@ n = String.to_integer(System.get_env("SHIP_EVENTS", "400000"))
 site = 999_000_001
 ref = Store.atomics()
 Store.set_cap(ref, 4_000_000_000)
+
 Events.register_sites([{site, {Ship.Ledger, :handle_call, 3, 40, "/app/lib/ship/ledger.ex", nil}}])
+
 :sys.suspend(Collector)
 
 1..2

@@ -200,7 +200,12 @@ defmodule ElixirScope.Agent.ArrowReader do
   def rows(%{fields: fields, batches: batches}) do
     names = Enum.map(fields, &elem(&1, 0))
     binary = for {name, :binary} <- fields, do: name
-    opts = Process.get({ElixirScope.Agent.FakeRecorder, :values}, ElixirScope.Agent.Value.default_opts())
+
+    opts =
+      Process.get(
+        {ElixirScope.Agent.FakeRecorder, :values},
+        ElixirScope.Agent.Value.default_opts()
+      )
 
     Enum.flat_map(batches, fn %{columns: cols, length: n} ->
       if n == 0,

@@ -44,12 +44,16 @@ defmodule ElixirScope.Agent.FakeRecorder do
   def send_plan(sock, plan) do
     # The recorder formats values with the bounds it asked for (see ArrowReader.rows/1).
     case plan do
-      %{values: v} -> Process.put({__MODULE__, :values}, Map.new(v, fn {k, x} -> {:"#{k}", x} end))
-      _ -> :ok
+      %{values: v} ->
+        Process.put({__MODULE__, :values}, Map.new(v, fn {k, x} -> {:"#{k}", x} end))
+
+      _ ->
+        :ok
     end
 
     :ok = :gen_tcp.send(sock, [2 | JSON.encode(plan)])
   end
+
   def send_stop(sock), do: :ok = :gen_tcp.send(sock, [8])
 
   @doc "Receives frames until the agent closes the connection; returns them by kind."

@@ -65,7 +65,9 @@ defmodule ElixirScope.Agent.Recording do
     end)
   end
 
-  defp text(<<131, _::binary>> = etf, values), do: Value.format(:erlang.binary_to_term(etf), values)
+  defp text(<<131, _::binary>> = etf, values),
+    do: Value.format(:erlang.binary_to_term(etf), values)
+
   defp text(text, _values), do: text
 
   def kind(:call), do: 1

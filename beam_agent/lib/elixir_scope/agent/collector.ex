@@ -23,6 +23,9 @@ defmodule ElixirScope.Agent.Collector do
   }
 
   @drain_ms 10
+  # Events taken out of the store at a time, and how long one drain may go on taking slices.
+  @slice_events 4_096
+  @slice_ms 50
   # Default interval of node and process metrics (PLAN `vm.sample_ms`).
   @sample_ms 250
   @stats_ms 1_000
@@ -112,7 +115,12 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_info(:drain, %{session: s} = state) do
     s = drain(s, false)
-    Process.send_after(self(), :drain, @drain_ms)
+
+    # A backlog is drained slice after slice, other messages (STOP, PLAN) in between.
+    if Drain.more?(s.drain),
+      do: send(self(), :drain),
+      else: Process.send_after(self(), :drain, @drain_ms)
+
     {:noreply, %{state | session: s}}
   end
 
@@ -440,8 +448,20 @@ defmodule ElixirScope.Agent.Collector do
 
   ## Draining and sending
 
-  defp drain(s, final?) do
-    {events, drain} = Drain.run(s.drain, final: final?)
+  # Slices of at most `@slice_events` events (see `Drain.run/2`) until the table is empty or,
+  # unless `final?`, `@slice_ms` have passed.
+  defp drain(s, final?), do: drain(s, final?, System.monotonic_time(:millisecond) + @slice_ms)
+
+  defp drain(s, final?, until) do
+    s = drain_slice(s, final?)
+
+    if Drain.more?(s.drain) and (final? or System.monotonic_time(:millisecond) < until),
+      do: drain(s, final?, until),
+      else: s
+  end
+
+  defp drain_slice(s, final?) do
+    {events, drain} = Drain.run(s.drain, final: final?, max_events: @slice_events)
 
     s = %{
       s

@@ -30,52 +30,77 @@ defmodule ElixirScope.Agent.Drain do
   @full_check_every 100
 
   defstruct held: [],
-            shipped_upto: %{},
+            shipped: %{},
             stolen: %{},
             stuck: %{},
             last_seq: nil,
             late: 0,
-            drains: 0
+            drains: 0,
+            more: false
 
-  # Chunks read per `:ets.select/3` call.
-  @select_chunks 500
+  # Chunk keys read per `:ets.select/3` call when choosing a slice.
+  @select_keys 1_000
 
   def new, do: %__MODULE__{}
 
   @doc """
   One drain. Returns `{events, state}` where events are `{seq, pid, raw_event}` in seq order.
-  With `final: true` every buffered event of every live process is taken and nothing is held.
-  `:stuck_ms` and `:force_ms` override the waiting times before a buffer is read (tests).
+
+  At most about `:max_events` events (default: no limit) are taken out of the table per run,
+  the chunks with the smallest keys first (a chunk's key is its smallest seq, so the chunks
+  left in the table bound what may be released); `more?/1` then says whether chunks were left.
+  Taking a bounded slice at a time keeps the collector's heap small, which keeps its garbage
+  collections cheap: with a backlog of 400,000 events taken at once, formatting and encoding
+  cost ~5x more per event than in slices of a few thousand.
+
+  With `final: true` every buffered event of every live process is taken and nothing is held
+  back except behind chunks still in the table (call again while `more?/1`). `:stuck_ms` and
+  `:force_ms` override the waiting times before a buffer is read (tests).
   """
   def run(%__MODULE__{} = st, opts \\ []) do
     final? = Keyword.get(opts, :final, false)
+    max = Keyword.get(opts, :max_events, :infinity)
     limits = {Keyword.get(opts, :stuck_ms, @stuck_ms), Keyword.get(opts, :force_ms, @force_ms)}
     now = System.monotonic_time(:millisecond)
 
     case Store.atomics() do
       nil ->
-        {[], st}
+        {[], %{st | more: false}}
 
       ref ->
         w = :erlang.unique_integer([:monotonic])
         open = scan_slots(ref, st.drains)
-        incoming = take_chunks(ref, st.shipped_upto)
-        st = %{st | drains: st.drains + 1}
-        # Forget processes whose buffer was flushed: their chunk was taken just now.
-        open_pids = MapSet.new(open, fn {_slot, pid, _v} -> pid end)
-        st = %{st | stolen: Map.take(st.stolen, MapSet.to_list(open_pids))}
-        st = %{st | shipped_upto: Map.take(st.shipped_upto, MapSet.to_list(open_pids))}
+        {incoming, next_key} = take_chunks(ref, st.shipped, max)
+        more? = next_key != nil
+        st = %{st | drains: st.drains + 1, more: more?}
+
+        # Forget processes whose buffer was flushed: their chunk is out of the table by now,
+        # unless chunks were left there.
+        st =
+          if more? do
+            st
+          else
+            open_pids = for {_slot, pid, _v} <- open, do: pid
+
+            %{
+              st
+              | stolen: Map.take(st.stolen, open_pids),
+                shipped: Map.take(st.shipped, open_pids)
+            }
+          end
 
         {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, limits, st)
+        # Every chunk left in the table has only seqs >= its key.
+        bound = if more?, do: min(bound, next_key), else: bound
         # Runs in seq order, one per chunk (the VM tracer's need not be): `lists:sort` finds
         # the runs and merges them (measured faster than `lists:merge/1` of many short runs).
         incoming = :lists.sort(:lists.append([stolen_events | incoming]))
-        all = :lists.merge(st.held, incoming)
+        all = if st.held == [], do: incoming, else: :lists.merge(st.held, incoming)
 
         {ship, held} =
           cond do
-            final? -> {all, []}
-            true -> Enum.split_with(all, fn {seq, _, _} -> seq < bound end)
+            final? and not more? -> {all, []}
+            true -> below(all, bound, [])
           end
 
         # Bounded memory: if one process holds everything back for too long, give up on order.
@@ -84,6 +109,15 @@ defmodule ElixirScope.Agent.Drain do
         {ship, st}
     end
   end
+
+  # The events of a sorted list below `bound`, and the rest.
+  defp below([{seq, _, _} = ev | rest], bound, acc) when seq < bound,
+    do: below(rest, bound, [ev | acc])
+
+  defp below(rest, _bound, acc), do: {:lists.reverse(acc), rest}
+
+  @doc "Whether the last `run/2` left chunks in the table (it was given `:max_events`)."
+  def more?(%__MODULE__{more: more}), do: more
 
   @doc "Events released out of order so far (0 unless the hold-back limit was hit)."
   def late(%__MODULE__{late: late}), do: late
@@ -125,39 +159,61 @@ defmodule ElixirScope.Agent.Drain do
     )
   end
 
-  # Every chunk in the table, as runs of `{seq, pid, event}` (a chunk holds its events newest
-  # first; each run is in seq order). Chunks are read a few hundred per call and deleted one by
-  # one after they were read: only this process removes chunks, so none is lost or read twice.
-  defp take_chunks(ref, shipped_upto) do
+  # Chunks from the table, smallest keys first, until about `max` events: `{runs, next_key}`
+  # with the events as runs of `{seq, pid, event}` (a chunk holds its events newest first; each
+  # run is in seq order) and the key of the first chunk left (nil when none was left). Only
+  # this process removes chunks, so none is lost or read twice.
+  defp take_chunks(ref, shipped, max) do
     tab = Store.events_table()
-    {runs, words} = take_all(tab, :ets.select(tab, [{:_, [], [:"$_"]}], @select_chunks), shipped_upto, [], 0)
+
+    {runs, words, next} =
+      take_keys(tab, :ets.select(tab, keys_ms(), @select_keys), shipped, max, [], 0)
+
     if words > 0, do: :atomics.sub(ref, Store.index(:pending), words)
-    runs
+    {runs, next}
   end
 
-  defp take_all(_tab, :"$end_of_table", _shipped, runs, words), do: {runs, words}
+  defp keys_ms, do: [{{:"$1", :_, :_, :"$2", :_}, [], [{{:"$1", :"$2"}}]}]
 
-  defp take_all(tab, {chunks, cont}, shipped, runs, words) do
-    {runs, words} = take_each(tab, chunks, shipped, runs, words)
-    take_all(tab, :ets.select(cont), shipped, runs, words)
+  defp take_keys(_tab, :"$end_of_table", _shipped, _left, runs, words), do: {runs, words, nil}
+
+  defp take_keys(tab, {keys, cont}, shipped, left, runs, words) do
+    case take_each(tab, keys, shipped, left, runs, words) do
+      {:more, left, runs, words} -> take_keys(tab, :ets.select(cont), shipped, left, runs, words)
+      done -> done
+    end
   end
 
-  defp take_each(_tab, [], _shipped, runs, words), do: {runs, words}
+  defp take_each(_tab, [], _shipped, left, runs, words), do: {:more, left, runs, words}
 
-  defp take_each(tab, [{key, pid, w, _n, evs} | rest], shipped, runs, words) do
-    :ets.delete(tab, key)
-    run = add_events(evs, pid, Map.get(shipped, pid, nil), [])
-    take_each(tab, rest, shipped, [run | runs], words + w)
+  defp take_each(_tab, [{key, _n} | _], _shipped, left, runs, words)
+       when is_integer(left) and left <= 0,
+       do: {runs, words, key}
+
+  defp take_each(tab, [{key, n} | rest], shipped, left, runs, words) do
+    left = if is_integer(left), do: left - n, else: left
+
+    case :ets.take(tab, key) do
+      [{_, pid, w, _n, evs}] ->
+        run = add_events(evs, Map.get(shipped, pid), pid, [])
+        take_each(tab, rest, shipped, left, [run | runs], words + w)
+
+      [] ->
+        take_each(tab, rest, shipped, left, runs, words)
+    end
   end
 
-  defp add_events([], _pid, _upto, acc), do: acc
+  # Events of `pid` as `{seq, pid, event}`, reversed, leaving out those already shipped from
+  # its buffer (`{lo, hi}`: the seqs read from its process dictionary, see `steal/4`).
+  defp add_events([], _range, _pid, acc), do: acc
 
-  defp add_events([ev | rest], pid, upto, acc) do
+  defp add_events([ev | rest], range, pid, acc) do
     seq = :erlang.element(2, ev)
 
-    if upto != nil and seq <= upto,
-      do: add_events(rest, pid, upto, acc),
-      else: add_events(rest, pid, upto, [{seq, pid, ev} | acc])
+    case range do
+      {lo, hi} when seq >= lo and seq <= hi -> add_events(rest, range, pid, acc)
+      _ -> add_events(rest, range, pid, [{seq, pid, ev} | acc])
+    end
   end
 
   defp bound_and_steal(open, w, now, final?, {stuck_ms, force_ms}, st) do
@@ -180,7 +236,7 @@ defmodule ElixirScope.Agent.Drain do
             _ ->
               # It ran since: take what it added if it is waiting again, else hold back.
               case steal(pid, slot, st, now - since >= force_ms) do
-                {:busy, st} -> {evs, min(bound, Map.get(st.shipped_upto, pid, v) + 1), st}
+                {:busy, st} -> {evs, min(bound, shipped_hi(st, pid, v) + 1), st}
                 {stolen, st} -> {stolen ++ evs, bound, st}
               end
           end
@@ -233,21 +289,40 @@ defmodule ElixirScope.Agent.Drain do
   defp steal_buffer(pid, info, st, force) do
     case info do
       [status: status, reductions: r, dictionary: dict] when status == :waiting or force ->
-        upto = Map.get(st.shipped_upto, pid)
+        range = Map.get(st.shipped, pid)
+        evs = add_events(Runtime.buffered(dict), range, pid, [])
 
-        evs = add_events(Runtime.buffered(dict), pid, upto, [])
-
-        # Seqs are unique integers, negative ones included: no 0 default here.
+        # The buffer's events are consecutive seqs of this process: what was read from it is
+        # one range, which its chunk (when it is flushed) leaves out. Seqs are unique integers,
+        # negative ones included.
         shipped =
-          case Enum.map(evs, &elem(&1, 0)) do
-            [] -> st.shipped_upto
-            seqs -> Map.put(st.shipped_upto, pid, Enum.max([upto || hd(seqs) | seqs]))
+          case evs do
+            [] ->
+              st.shipped
+
+            [{first, _, _} | _] ->
+              {last, _, _} = List.last(evs)
+
+              range =
+                case range do
+                  {lo, hi} -> {min(lo, first), max(hi, last)}
+                  nil -> {first, last}
+                end
+
+              Map.put(st.shipped, pid, range)
           end
 
-        {evs, %{st | shipped_upto: shipped, stolen: Map.put(st.stolen, pid, r)}}
+        {evs, %{st | shipped: shipped, stolen: Map.put(st.stolen, pid, r)}}
 
       _ ->
         {:busy, st}
+    end
+  end
+
+  defp shipped_hi(st, pid, default) do
+    case Map.get(st.shipped, pid) do
+      {_lo, hi} -> hi
+      nil -> default - 1
     end
   end
 end

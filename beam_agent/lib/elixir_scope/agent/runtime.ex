@@ -52,7 +52,6 @@ defmodule ElixirScope.Agent.Runtime do
   @next_slot Store.index(:next_slot)
   @slot_base Store.index(:slot_base)
   @max_slots Store.max_slots()
-  @events Store.events_table()
   @slots Store.slots_table()
   @free Store.free_table()
   @key Store.key()
@@ -417,7 +416,7 @@ defmodule ElixirScope.Agent.Runtime do
 
           if :atomics.add_get(ref, @pending, words) <= limit do
             try do
-              :ets.insert(@events, {:erlang.unique_integer([:monotonic]), self(), words, n, evs})
+              Store.insert_chunk(chunk_key(evs), words, n, evs)
             catch
               _, _ ->
                 :atomics.sub(ref, @pending, words)
@@ -437,4 +436,8 @@ defmodule ElixirScope.Agent.Runtime do
         end
     end
   end
+
+  # A chunk's key in the ordered table is its smallest seq (its oldest event, the last one):
+  # unique, and a bound on every event of the chunks after it (see `ElixirScope.Agent.Drain`).
+  defp chunk_key(evs), do: :erlang.element(2, :lists.last(evs))
 end

@@ -3,7 +3,7 @@ defmodule ElixirScope.Agent.Store do
   # Owns the shared state the hot path writes into, and nothing else, so that a crash of the
   # collector never takes the tables away from instrumented code:
   #
-  #   * `:elixir_scope_events`   ordered_set of flushed chunks `{key, pid, words, n, events}`
+  #   * `:elixir_scope_events`   ordered_set of flushed chunks `{key, pid, words, n, events}`, key = the smallest seq
   #   * `:elixir_scope_sites`    set of `{site, {kind, module, function, arity, line, file, name}}`
   #   * `:elixir_scope_slots`    set of `{slot, pid}`: which process owns which ordering slot
   #   * `:elixir_scope_free`     set of `{slot}` freed by the collector for reuse
@@ -64,6 +64,17 @@ defmodule ElixirScope.Agent.Store do
     :atomics.put(ref, @pending, 0)
     :atomics.put(ref, @dropped, 0)
     :ok
+  end
+
+  @doc """
+  Writes a chunk of events keyed by `key`, a number no greater than any seq in it (its
+  smallest): the drain takes chunks in key order and relies on that bound. A key already taken
+  (not expected: seqs are unique) moves down to the next free number.
+  """
+  def insert_chunk(key, words, n, events) do
+    if :ets.insert_new(@events, {key, self(), words, n, events}),
+      do: :ok,
+      else: insert_chunk(key - 1, words, n, events)
   end
 
   @doc "The cap on undrained words, and setting it (beyond it chunks are dropped and counted)."

@@ -678,10 +678,10 @@ defmodule ElixirScope.Agent.VMTracer do
   defp write([], _reserve?, _st), do: :ok
 
   defp write(events, reserve?, st) do
-    {events, words} =
-      Enum.map_reduce(events, 0, fn {k, seq, t, pid, other, value}, w ->
+    {events, {words, key}} =
+      Enum.map_reduce(events, {0, nil}, fn {k, seq, t, pid, other, value}, {w, key} ->
         {v, vw} = bound(value)
-        {{k, seq, t, pid, other, v}, w + vw + @event_words}
+        {{k, seq, t, pid, other, v}, {w + vw + @event_words, min(seq, key || seq)}}
       end)
 
     n = length(events)
@@ -692,10 +692,8 @@ defmodule ElixirScope.Agent.VMTracer do
       limit = if reserve?, do: cap + div(cap, 10), else: cap
 
       if :atomics.add_get(ref, Store.index(:pending), words) <= limit do
-        :ets.insert(
-          Store.events_table(),
-          {:erlang.unique_integer([:monotonic]), self(), words, n, events}
-        )
+        # Keyed by its smallest seq, as `Runtime` keys its chunks (see `ElixirScope.Agent.Drain`).
+        Store.insert_chunk(key, words, n, events)
       else
         :atomics.sub(ref, Store.index(:pending), words)
         :atomics.add(ref, Store.index(:dropped), n)
