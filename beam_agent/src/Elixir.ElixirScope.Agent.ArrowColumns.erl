@@ -9,13 +9,13 @@ int64(Rows, I) -> << <<(element(I, R)):64/little-signed>> || R <- Rows >>.
 int32(Rows, I) -> << <<(element(I, R)):32/little-signed>> || R <- Rows >>.
 int8(Rows, I) -> << <<(element(I, R)):8/little-signed>> || R <- Rows >>.
 
-%% Utf8 or Binary: [int32 offsets starting at 0, the bytes].
-varbinary(Rows, I) ->
-    Values = [element(I, R) || R <- Rows],
-    Offsets = << <<E:32/little-signed>> || E <- ends(Values, 0) >>,
-    [<<0:32/little-signed, Offsets/binary>>, iolist_to_binary(Values)].
+%% Utf8 or Binary: [int32 offsets starting at 0, the bytes], in one pass (appending to a
+%% binary in a loop is done in place).
+varbinary(Rows, I) -> varbinary(Rows, I, 0, <<0:32/little-signed>>, []).
 
-ends([], _) -> [];
-ends([V | T], P) ->
+varbinary([R | T], I, P, Offsets, Acc) ->
+    V = element(I, R),
     E = P + byte_size(V),
-    [E | ends(T, E)].
+    varbinary(T, I, E, <<Offsets/binary, E:32/little-signed>>, [V | Acc]);
+varbinary([], _I, _P, Offsets, Acc) ->
+    [Offsets, iolist_to_binary(lists:reverse(Acc))].

@@ -8,11 +8,10 @@
  */
 import { Data, Field, makeData, RecordBatch, Schema, Struct, Utf8, type Binary, DataType } from "apache-arrow";
 import type { InstrumentationPlan } from "../../../protocol/src/wire";
-import { formatTerm } from "./term-text";
+import { formatTermUtf8 } from "./term-text";
 
 const ETF_VERSION = 131;
-const UNPRINTABLE = "#<unprintable value>";
-const encoder = new TextEncoder();
+const UNPRINTABLE_UTF8 = new TextEncoder().encode("#<unprintable value>");
 
 export type ValueBounds = InstrumentationPlan["values"];
 
@@ -45,9 +44,9 @@ function textData(data: Data<Binary>, bounds: ValueBounds): Data<Utf8> {
     const end = offsets[i + 1];
     if (end > start && bytes[start] === ETF_VERSION) {
       const text = termText(bytes, opts, start, end - start);
-      // At most 3 bytes per UTF-16 unit.
-      if (out.length - at < text.length * 3) out = grow(out, at + text.length * 3);
-      at += encoder.encodeInto(text, out.subarray(at)).written;
+      if (out.length - at < text.length) out = grow(out, at + text.length);
+      out.set(text, at);
+      at += text.length;
     } else {
       if (out.length - at < end - start) out = grow(out, at + end - start);
       out.set(bytes.subarray(start, end), at);
@@ -58,11 +57,11 @@ function textData(data: Data<Binary>, bounds: ValueBounds): Data<Utf8> {
   return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: outOffsets, data: out.subarray(0, at) });
 }
 
-function termText(bytes: Uint8Array, opts: Parameters<typeof formatTerm>[1], offset: number, length: number): string {
+function termText(bytes: Uint8Array, opts: Parameters<typeof formatTermUtf8>[1], offset: number, length: number): Uint8Array {
   try {
-    return formatTerm(bytes, opts, offset, length);
+    return formatTermUtf8(bytes, opts, offset, length);
   } catch {
-    return UNPRINTABLE;
+    return UNPRINTABLE_UTF8;
   }
 }
 

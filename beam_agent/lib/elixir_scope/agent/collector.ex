@@ -11,12 +11,12 @@ defmodule ElixirScope.Agent.Collector do
   use GenServer
 
   alias ElixirScope.Agent.{
-    Arrow,
     Drain,
     Events,
     Instrumenter,
     JSON,
     Overload,
+    Shipper,
     Store,
     Value,
     VMTracer
@@ -38,9 +38,7 @@ defmodule ElixirScope.Agent.Collector do
   @hello 1
   @plan 2
   @ready 3
-  @events 4
   @log 5
-  @stats 6
   @bye 7
   @stop 8
 
@@ -160,13 +158,26 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_info({:tcp_closed, sock}, %{session: %{socket: sock} = s} = state) do
     # The recorder went away: stop recording and take the instrumentation out again.
-    stop_vm(s)
-    disable()
-    Overload.clear()
-    Instrumenter.restore(s.loaded)
+    abandon(s)
 
     warn(
       "ElixirScope: the recorder closed the connection; recording stopped, original code restored."
+    )
+
+    {:noreply, ended(state)}
+  end
+
+  def handle_info({:shipped, pid}, %{session: %{shipper: %{pid: pid}} = s} = state),
+    do: {:noreply, %{state | session: %{s | shipper: Shipper.shipped(s.shipper)}}}
+
+  # The shipper died (it cannot write to the socket, or failed on an event): nothing more can
+  # reach the recorder.
+  def handle_info({:EXIT, pid, reason}, %{session: %{shipper: %{pid: pid}} = s} = state) do
+    abandon(s)
+    :gen_tcp.close(s.socket)
+
+    warn(
+      "ElixirScope: sending events failed (#{inspect(reason)}); recording stopped, original code restored."
     )
 
     {:noreply, ended(state)}
@@ -185,6 +196,15 @@ defmodule ElixirScope.Agent.Collector do
   end
 
   def terminate(_reason, _state), do: :ok
+
+  defp abandon(s) do
+    stop_vm(s)
+    disable()
+    Overload.clear()
+    Instrumenter.restore(s.loaded)
+    Process.unlink(s.shipper.pid)
+    Process.exit(s.shipper.pid, :kill)
+  end
 
   defp ended(state) do
     Enum.each(state.waiters, &GenServer.reply(&1, :ok))
@@ -303,14 +323,17 @@ defmodule ElixirScope.Agent.Collector do
           plan: plan_entries(plan["modules"]),
           lib_dir: lib_dir,
           values: values,
-          ctx: Events.context(base, t0, values),
           drain: Drain.new(),
           overload: Overload.new(plan["sampling"] != "off"),
-          sent: 0,
           late_logged: 0,
           # Small enough for the recorder to print one frame's terms in a few ms (it handles
           # frames between other work of the extension host); big enough to amortise a frame.
-          rows_per_frame: min(4_096, div(32 * 1024 * 1024, values.max_chars * 4 + 256))
+          shipper:
+            Shipper.start(
+              sock,
+              Events.context(base, t0, values),
+              min(4_096, div(32 * 1024 * 1024, values.max_chars * 4 + 256))
+            )
         }
 
         {:ok, session, ready}
@@ -384,7 +407,7 @@ defmodule ElixirScope.Agent.Collector do
 
     # The tracer is in its new state when the recorder reads READY.
     s = replan_vm(s, plan)
-    send_frame(s.socket, @ready, JSON.encode(ready))
+    Shipper.frame(s.shipper, @ready, JSON.encode(ready))
 
     %{
       s
@@ -473,22 +496,7 @@ defmodule ElixirScope.Agent.Collector do
     send_events(s, events)
   end
 
-  defp send_events(s, []), do: s
-
-  defp send_events(s, events) do
-    {rows, ctx} =
-      Enum.flat_map_reduce(events, s.ctx, fn {_seq, pid, ev}, ctx ->
-        Events.to_rows(ev, pid, ctx)
-      end)
-
-    rows
-    |> Enum.chunk_every(s.rows_per_frame)
-    |> Enum.each(fn chunk ->
-      send_frame(s.socket, @events, Arrow.stream(Events.schema(), chunk))
-    end)
-
-    %{s | ctx: ctx, sent: s.sent + length(rows)}
-  end
+  defp send_events(s, events), do: %{s | shipper: Shipper.ship(s.shipper, events)}
 
   defp maybe_log_late(s) do
     late = Drain.late(s.drain)
@@ -519,13 +527,12 @@ defmodule ElixirScope.Agent.Collector do
       end
 
     stats = %{
-      events: s.sent,
       dropped: dropped,
       sampled: Enum.reduce(sampled, 0, &(&1.skipped + &2)),
       sampled_functions: sampled
     }
 
-    send_frame(s.socket, @stats, JSON.encode(stats))
+    Shipper.stats(s.shipper, stats)
   end
 
   defp site_function(site) do
@@ -536,7 +543,7 @@ defmodule ElixirScope.Agent.Collector do
   end
 
   defp send_log(s, level, message),
-    do: send_frame(s.socket, @log, JSON.encode(%{level: level, message: message}))
+    do: Shipper.frame(s.shipper, @log, JSON.encode(%{level: level, message: message}))
 
   defp end_session(s, reason, restore?) do
     not_restored = if restore?, do: Instrumenter.restore(s.loaded), else: []
@@ -554,10 +561,8 @@ defmodule ElixirScope.Agent.Collector do
     disable()
     Overload.clear()
     send_stats(s)
-    send_frame(s.socket, @bye, JSON.encode(%{reason: reason}))
-    # Shut down the sending side only after the driver's queue is written out, then close.
-    :gen_tcp.shutdown(s.socket, :write)
-    :gen_tcp.close(s.socket)
+    Shipper.frame(s.shipper, @bye, JSON.encode(%{reason: reason}))
+    Shipper.close(s.shipper)
     :ok
   end
 
