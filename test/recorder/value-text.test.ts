@@ -6,22 +6,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Binary, DataType, Field, Int32, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import { DataType, Field, Int32, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import { binaryValueBatch as binaryBatch } from "./make-events";
 import { withTextValues } from "../../extension/src/recorder/value-text";
 
 const BOUNDS = { max_chars: 400, max_items: 25, max_depth: 6 };
 const enc = new TextEncoder();
-
-function binaryBatch(values: Uint8Array[]): RecordBatch {
-  const offsets = new Int32Array(values.length + 1);
-  values.forEach((v, i) => (offsets[i + 1] = offsets[i] + v.length));
-  const bytes = new Uint8Array(offsets[values.length]);
-  values.forEach((v, i) => bytes.set(v, offsets[i]));
-  const line = makeData({ type: new Int32(), length: values.length, nullCount: 0, data: Int32Array.from(values, (_, i) => i + 1) });
-  const value = makeData({ type: new Binary(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes });
-  const fields = [new Field("line", new Int32(), false), new Field("value", new Binary(), false)];
-  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: values.length, nullCount: 0, children: [line, value] }));
-}
 
 test("terms become their Elixir text, text stays as it is, other columns are untouched", () => {
   const batch = binaryBatch([

@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
-import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
+import { cpus } from "node:os";
+import { tableFromIPC, type RecordBatch } from "apache-arrow";
 import { SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
 import {
   ENV,
@@ -26,7 +27,7 @@ import {
   type Stats,
 } from "../../../protocol/src/wire";
 import { encodeFrame, FrameDecoder, frameName, ProtocolError, type Frame } from "./frames";
-import { withTextValues } from "./value-text";
+import { FormatPool, formatPayload } from "./format-pool";
 import { RingBuffer } from "./ring-buffer";
 import { agentErlOptions, mixEnvFor, runCompile } from "./launch";
 import { RecorderError } from "./errors";
@@ -71,8 +72,20 @@ export interface RecordOptions {
   /** Each EVENTS payload as received: a complete Arrow IPC stream (for live views). */
   onEvents?(payload: Uint8Array): void;
   onStats?(stats: Stats): void;
+  /**
+   * Worker threads printing the agent's terms (format-pool.ts); 0 prints them on this thread.
+   * Default: one per core, at most 4.
+   */
+  formatWorkers?: number;
   /** Phase changes, for progress UI. */
   onPhase?(phase: "compiling" | "starting" | "recording" | "finishing"): void;
+}
+
+/** A frame in arrival order; an EVENTS one is `done` when the pool has answered (or failed). */
+interface Slot {
+  frame: Frame;
+  done: boolean;
+  printed?: Uint8Array;
 }
 
 export interface RecordResult {
@@ -108,7 +121,11 @@ export class RecordingSession {
   private hello?: Hello;
   /** Frames received and not handled yet (see `pump`). */
   private readonly pending: Frame[] = [];
+  /** Frames taken from `pending`, in arrival order, EVENTS ones printed by the pool or not yet. */
+  private readonly inOrder: Slot[] = [];
   private pumping = false;
+  private paused = false;
+  private pool?: FormatPool;
   private framesHandled: () => void = () => {};
   /** Bounds of printed values: those of the plan the agent was last sent. */
   private valueBounds: InstrumentationPlan["values"] = DEFAULT_VALUES;
@@ -156,6 +173,8 @@ export class RecordingSession {
     if (this.stopRequested) throw new RecorderError("Recording stopped before the program started; nothing was recorded.");
     opts.onPhase?.("starting");
     const port = await this.listen();
+    // Started while the program starts: ready by the time events come.
+    this.pool = FormatPool.start(opts.formatWorkers ?? Math.min(4, Math.max(1, cpus().length)));
     const plan: InstrumentationPlan = {
       modules: opts.modules,
       lib_dir: join(opts.cwd, "_build", mixEnv, "lib"),
@@ -361,6 +380,8 @@ export class RecordingSession {
 
   private close(): void {
     this.server?.close();
+    void this.pool?.close();
+    this.pool = undefined;
   }
 
   /** Resolves once an agent presented the right secret and was sent the plan. */
@@ -402,32 +423,64 @@ export class RecordingSession {
   }
 
   /**
-   * Handles the frames received, for at most `FRAME_SLICE_MS` per task: a burst of EVENTS
-   * (decoding, printing terms) must not stall the extension host. Meanwhile the socket is
-   * paused, which holds the agent back through TCP.
+   * Handles the frames received in the order they came. EVENTS payloads go to the FormatPool
+   * (at most two per worker at a time) and are kept when their answer is back; other frames as
+   * soon as the ones before them are done. Work on this thread takes at most `FRAME_SLICE_MS`
+   * per task, so that a burst of EVENTS (decoding, printing terms when there is no pool) does
+   * not stall the extension host. While frames wait, the socket is paused, which holds the
+   * agent back through TCP.
    */
   private pump(socket: Socket): void {
     if (this.pumping) return;
     const start = performance.now();
-    while (this.pending.length > 0) {
-      this.onFrame(this.pending.shift()!);
-      if (this.pending.length > 0 && performance.now() - start > FRAME_SLICE_MS) {
+    const pool = this.pool;
+    const maxInFlight = pool ? 2 * pool.size : 0;
+    for (;;) {
+      // Hand frames over while the pool has room.
+      while (this.pending.length > 0 && (!pool || this.pending[0].type !== FrameType.Events || pool.inFlight < maxInFlight)) {
+        const slot: Slot = { frame: this.pending.shift()!, done: true };
+        if (pool && slot.frame.type === FrameType.Events) {
+          slot.done = false;
+          pool.format(slot.frame.payload, this.valueBounds).then(
+            (ipc) => this.settle(socket, slot, ipc),
+            () => this.settle(socket, slot, undefined),
+          );
+        }
+        this.inOrder.push(slot);
+      }
+      if (this.inOrder.length === 0 || !this.inOrder[0].done) break;
+      this.onFrame(this.inOrder.shift()!);
+      if (performance.now() - start > FRAME_SLICE_MS && (this.pending.length > 0 || this.inOrder.length > 0)) {
         this.pumping = true;
-        socket.pause();
+        this.hold(socket, true);
         setImmediate(() => {
           this.pumping = false;
-          socket.resume();
           this.pump(socket);
         });
         return;
       }
     }
-    this.framesHandled();
+    // Frames the pool has no room for yet: hold the agent back until answers come.
+    this.hold(socket, this.pending.length > 0);
+    if (this.pending.length === 0 && this.inOrder.length === 0) this.framesHandled();
+  }
+
+  private settle(socket: Socket, slot: Slot, ipc: Uint8Array | undefined): void {
+    slot.done = true;
+    slot.printed = ipc;
+    this.pump(socket);
+  }
+
+  private hold(socket: Socket, pause: boolean): void {
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) socket.pause();
+    else socket.resume();
   }
 
   /** Resolves when every frame received so far has been handled. */
   private allFramesHandled(): Promise<void> {
-    if (this.pending.length === 0 && !this.pumping) return Promise.resolve();
+    if (this.pending.length === 0 && this.inOrder.length === 0 && !this.pumping) return Promise.resolve();
     return new Promise((resolve) => {
       const previous = this.framesHandled;
       this.framesHandled = () => {
@@ -480,21 +533,22 @@ export class RecordingSession {
     socket.destroy();
   }
 
-  private onFrame(frame: Frame): void {
+  private onFrame({ frame, printed }: Slot): void {
     const text = () => Buffer.from(frame.payload).toString("utf8");
     try {
       switch (frame.type) {
         case FrameType.Events: {
-          const received = tableFromIPC(frame.payload).batches;
-          // Values arrive as terms (Binary) and are kept as text (see value-text.ts).
-          const batches = received.map((b) => withTextValues(b, this.valueBounds));
-          const converted = batches.some((b, i) => b !== received[i]);
+          // Values arrive as terms (Binary) and are kept as text (see value-text.ts): printed
+          // by the pool, or here when there is none or it could not (a malformed payload fails
+          // here too, and is reported below).
+          const kept = printed ?? formatPayload(frame.payload, this.valueBounds);
+          const batches = tableFromIPC(kept).batches;
           for (const batch of batches) {
             this.ring.push(batch, frame.payload.byteLength / batches.length);
             this.opts.onBatch?.(batch);
           }
           // The live view gets the batches as kept (text values), as IPC bytes.
-          if (this.opts.onEvents) this.opts.onEvents(converted ? tableToIPC(new Table(batches), "stream") : frame.payload);
+          this.opts.onEvents?.(kept);
           break;
         }
         case FrameType.Ready:
