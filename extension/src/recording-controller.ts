@@ -45,6 +45,7 @@ export class RecordingController implements vscode.Disposable {
   current?: Recording;
   cursor?: CursorEvent;
   private session?: RecordingSession;
+  private readonly configWatch: vscode.Disposable;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -54,6 +55,24 @@ export class RecordingController implements vscode.Disposable {
     this.status.name = "ElixirScope";
     this.idle();
     this.status.show();
+    // A newly configured command is the one to record: it replaces the last one picked.
+    this.configWatch = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration("elixirScope.command")) void this.context.workspaceState.update(LAST_COMMAND_KEY, undefined);
+    });
+  }
+
+  /**
+   * What "Record Session" runs in `folder`: the command last picked with "Record Session…" in
+   * this workspace, else elixirScope.command.
+   */
+  commandToRecord(folder: vscode.WorkspaceFolder): string {
+    const last = this.context.workspaceState.get<string>(LAST_COMMAND_KEY);
+    return last ?? readSettings((key) => vscode.workspace.getConfiguration("elixirScope", folder).get(key)).command;
+  }
+
+  /** Remembers `command` for this workspace (what "Record Session…" does with the pick). */
+  async rememberCommand(command: string): Promise<void> {
+    await this.context.workspaceState.update(LAST_COMMAND_KEY, command.trim());
   }
 
   /** Records one test file, or the test or describe at `line` (1-based), of the file `uri`. */
@@ -95,7 +114,7 @@ export class RecordingController implements vscode.Disposable {
         ? await vscode.window.showInputBox({ prompt: "Command to record (run in the project folder)", value: last ?? configured })
         : picked.label;
     if (!command?.trim()) return undefined;
-    await this.context.workspaceState.update(LAST_COMMAND_KEY, command.trim());
+    await this.rememberCommand(command);
     return this.recordSession({ folder, command: command.trim() });
   }
 
@@ -151,7 +170,7 @@ export class RecordingController implements vscode.Disposable {
     try {
       const config = vscode.workspace.getConfiguration("elixirScope", folder);
       const settings = readSettings((key) => config.get(key));
-      const command = override?.command ?? settings.command;
+      const command = override?.command ?? this.commandToRecord(folder);
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `ElixirScope: recording "${command}"`, cancellable: true },
         (progress, token) => this.record(folder, command, settings, progress, token, override?.attach),
@@ -258,6 +277,7 @@ export class RecordingController implements vscode.Disposable {
     this.changed.dispose();
     this.cursorMoved.dispose();
     this.liveEvents.dispose();
+    this.configWatch.dispose();
   }
 
   private async record(

@@ -81,6 +81,11 @@ export class FormatPool {
     return this.waiting.size;
   }
 
+  /** Why the pool stopped working (a worker died), if it did. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   get size(): number {
     return this.workers.length;
   }

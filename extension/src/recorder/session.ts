@@ -126,6 +126,7 @@ export class RecordingSession {
   private pumping = false;
   private paused = false;
   private pool?: FormatPool;
+  private poolFailureTold = false;
   private framesHandled: () => void = () => {};
   /** Bounds of printed values: those of the plan the agent was last sent. */
   private valueBounds: InstrumentationPlan["values"] = DEFAULT_VALUES;
@@ -466,6 +467,11 @@ export class RecordingSession {
   }
 
   private settle(socket: Socket, slot: Slot, ipc: Uint8Array | undefined): void {
+    const failed = this.pool?.failed;
+    if (!ipc && failed && !this.poolFailureTold) {
+      this.poolFailureTold = true;
+      this.warnings.push(`printing values in worker threads failed (${failed.message}); they are printed on the main thread`);
+    }
     slot.done = true;
     slot.printed = ipc;
     this.pump(socket);
