@@ -108,7 +108,7 @@ test("a missing Elixir install is a clear error", async () => {
     agentEbin: dir,
     env: { ...process.env, PATH: dir },
   });
-  await assert.rejects(s.run(), /Elixir not found on PATH/);
+  await assert.rejects(s.run(), /Elixir not found on PATH.*elixirScope.elixirBinDir/);
 });
 
 test("a fixed port that is taken is a clear error naming the setting", async () => {

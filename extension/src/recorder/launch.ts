@@ -50,7 +50,10 @@ export function runCompile(
     child.once("error", (e: NodeJS.ErrnoException) => {
       reject(
         e.code === "ENOENT"
-          ? new RecorderError("Elixir not found on PATH: install Elixir >= 1.14 (with mix) or add it to PATH, then record again.")
+          ? new RecorderError(
+              "Elixir not found on PATH: install Elixir >= 1.14 (with mix) and add it to PATH, or set elixirScope.elixirBinDir " +
+                "to the folder that holds mix and elixir; then record again.",
+            )
           : new RecorderError(`Could not run mix compile: ${e.message}`),
       );
     });
