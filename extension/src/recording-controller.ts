@@ -308,6 +308,7 @@ export class RecordingController implements vscode.Disposable {
       spillPath: await this.spillPath(),
       values: settings.values,
       sampling: settings.sampling,
+      agentBufferMb: settings.agentBufferMB,
       port: settings.port,
       launcher: attach
         ? attachLauncher(attach, this.context.asAbsolutePath("dist/agent/ebin"))

@@ -13,6 +13,8 @@ export interface Settings {
   /** 127.0.0.1 port the agent connects back to; 0 = any free port. */
   port: number;
   memoryCapMB: number;
+  /** The agent's memory for events not yet sent (MB), in the recorded node. */
+  agentBufferMB: number;
   values: InstrumentationPlan["values"];
   /** "adaptive": the agent samples the hottest functions when it falls behind; "off": it drops. */
   sampling: NonNullable<InstrumentationPlan["sampling"]>;
@@ -34,6 +36,7 @@ export function readSettings(get: Get): Settings {
     connectTimeoutSeconds: number(get, "connectTimeoutSeconds", 120, 1, 3600),
     port: integer(get, "port", 0, 0, 65535),
     memoryCapMB: number(get, "memoryCapMB", 512, 16, 65536),
+    agentBufferMB: integer(get, "agentBufferMB", 64, 8, 16384),
     values: {
       max_chars: number(get, "values.maxChars", 400, 16, 1_000_000),
       max_items: number(get, "values.maxItems", 25, 1, 100_000),

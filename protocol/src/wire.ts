@@ -84,6 +84,11 @@ export interface InstrumentationPlan {
   values: { max_chars: number; max_items: number; max_depth: number };
   /** Overload protection: sample the hottest functions when behind (default), or only drop. */
   sampling?: "adaptive" | "off";
+  /**
+   * Memory the agent may hold in events not yet sent (MB, default 64); beyond it events are
+   * dropped and counted. Sampling starts at half of it.
+   */
+  buffer_mb?: number;
 }
 
 export interface Ready {

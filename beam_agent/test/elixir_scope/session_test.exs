@@ -132,6 +132,18 @@ defmodule ElixirScope.Agent.SessionTest do
     for v <- sizes, do: assert(String.length(v) <= 121 and String.ends_with?(v, "…"))
   end
 
+  test "PLAN buffer_mb sets the cap on undrained memory (in words)", %{fix: fix} do
+    ref = Store.atomics()
+    cap = Store.cap(ref)
+    on_exit(fn -> Store.set_cap(ref, cap) end)
+    {sock, _hello, _ready} = start_session(fix, "s3cret", Map.put(plan(fix), :buffer_mb, 3))
+    assert Store.cap(ref) == div(3 * 1024 * 1024, 8)
+    assert ESFix.E2E.add(1, 2) == 3
+    Agent.finish("done")
+    got = FakeRecorder.collect(sock)
+    assert [%{"dropped" => 0} | _] = Enum.reverse(got.stats)
+  end
+
   test "beyond the cap on undrained memory, events are dropped and counted, never blocking", %{
     fix: fix
   } do

@@ -61,6 +61,8 @@ export interface RecordOptions {
   port?: number;
   /** Overload protection in the agent (default "adaptive"). */
   sampling?: InstrumentationPlan["sampling"];
+  /** The agent's memory for events not yet sent, MB (PLAN `buffer_mb`; default: the agent's, 64). */
+  agentBufferMb?: number;
   /** Extra environment for the recorded program. */
   env?: NodeJS.ProcessEnv;
   /** Skip `mix compile` before the run (the caller compiled already). */
@@ -181,6 +183,7 @@ export class RecordingSession {
       lib_dir: join(opts.cwd, "_build", mixEnv, "lib"),
       values: opts.values ?? DEFAULT_VALUES,
       sampling: opts.sampling ?? "adaptive",
+      ...(opts.agentBufferMb ? { buffer_mb: opts.agentBufferMb } : {}),
     };
     this.valueBounds = plan.values;
     const connected = this.acceptAgent(plan);

@@ -294,6 +294,12 @@ defmodule ElixirScope.Agent.Collector do
     lib_dir = if is_binary(plan["lib_dir"]), do: plan["lib_dir"], else: ""
     ref = Store.atomics()
     Store.reset(ref)
+    # PLAN `buffer_mb`: the cap on undrained events (else the store's, as it is).
+    case plan["buffer_mb"] do
+      mb when is_integer(mb) and mb > 0 -> Store.set_cap(ref, div(mb * 1024 * 1024, 8))
+      _ -> :ok
+    end
+
     base = :erlang.unique_integer([:monotonic])
     t0 = :os.perf_counter()
     {loaded, skipped, _next} = Instrumenter.instrument(plan["modules"], lib_dir, next_site())
