@@ -11,7 +11,7 @@ import { RecordingSession } from "../../extension/src/recorder/session";
 import { planWorkspace } from "../../server/src/analysis/plan";
 import { distDir } from "../../test/e2e/helpers";
 
-const RUNS = 5;
+const RUNS = Number(process.env.RUNS ?? 5);
 const BUFFER_MB = 512;
 const app = join(__dirname, "msgs_app");
 const command = ["mix", "run", "-e", "Msgs.bench()"];

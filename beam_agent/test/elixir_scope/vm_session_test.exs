@@ -62,8 +62,10 @@ defmodule ElixirScope.Agent.VMSessionTest do
       ESFix.VMStack.push(stack, :b)
       top = ESFix.VMStack.pop(stack)
       GenServer.stop(stack)
-      crasher = spawn(fn -> exit({:shutdown, :done}) end)
+      # It exits once monitored (else it may be gone before: a DOWN with :noproc).
+      crasher = spawn(fn -> receive do: (:go -> exit({:shutdown, :done})) end)
       ref = Process.monitor(crasher)
+      send(crasher, :go)
 
       receive do
         {:DOWN, ^ref, :process, _, reason} -> {top, reason}
