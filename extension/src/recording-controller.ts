@@ -348,7 +348,11 @@ export class RecordingController implements vscode.Disposable {
         : []),
     ];
     if (problems.length > 0) void vscode.window.showWarningMessage(`ElixirScope: ${problems.join(" ")}`);
-    if (result.ring.spilledEvents > 0) this.output.appendLine(`${result.ring.spilledEvents} events spilled to disk beyond elixirScope.memoryCapMB (kept)`);
+    if (result.ring.spilledEvents > 0) {
+      this.output.appendLine(
+        `${result.ring.spilledEvents} events beyond elixirScope.memoryCapMB were spilled to ${result.ring.spillPath} (an Arrow IPC stream) and are part of the recording`,
+      );
+    }
     if (result.ring.keptEvents === 0) throw new RecorderError("The agent connected but recorded no events.");
     const batches = result.ring.all();
     const recording: Recording = {

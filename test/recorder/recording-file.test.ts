@@ -1,5 +1,6 @@
 import { test } from "node:test";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tableFromIPC } from "apache-arrow";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
@@ -116,8 +117,24 @@ test("beyond the cap, batches spill to disk and come back in order: nothing lost
   assert.equal(ring.keptEvents, 15);
   const seqs = ring.all().flatMap((b) => [...b.getChild("seq")!].map(Number));
   assert.deepEqual(seqs, [1, 2, 3, 11, 12, 13, 21, 22, 23, 31, 32, 33, 41, 42, 43]);
+  // The spill file is one Arrow IPC stream any Arrow reader opens (here while still recording).
+  const spilled = tableFromIPC(readFileSync(join(dir, "spill.arrows")));
+  assert.equal(spilled.batches.length, 3);
+  assert.deepEqual([...spilled.getChild("seq")!].map(Number), [1, 2, 3, 11, 12, 13, 21, 22, 23]);
+  assert.equal(spilled.getChild("module")!.get(0), sampleEvents()[0].module);
   ring.dispose();
   assert.ok(!existsSync(join(dir, "spill.arrows")));
+});
+
+test("with a spill file, even one batch larger than the cap leaves memory", () => {
+  const dir = mkdtempSync(join(tmpdir(), "es-spill-"));
+  const ring = new RingBuffer(100, join(dir, "spill.arrows"));
+  ring.push(eventsTable(sampleEvents()).batches[0], 400);
+  assert.equal(ring.byteLength, 0);
+  assert.equal(ring.events, 0);
+  assert.equal(ring.spilledEvents, 3);
+  assert.deepEqual(ring.all().flatMap((b) => [...b.getChild("seq")!].map(Number)), [1, 2, 3]);
+  ring.dispose();
 });
 
 test("a full disk: the spill failure is reported and the lost events are counted", () => {

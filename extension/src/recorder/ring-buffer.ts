@@ -1,9 +1,12 @@
 /**
  * The extension's hot store: Arrow record batches of the live recording, bounded by bytes.
- * When the cap is reached the oldest batches spill to a file (length-prefixed Arrow IPC
- * streams) so nothing is lost; `all()` reads them back in order. Without a spill file, or when
- * the disk refuses the write, evicted events are counted in `evictedEvents` (they are lost,
- * and the recording's header says so).
+ * When the cap is reached the oldest batches spill to a file so nothing is lost; `all()` reads
+ * them back in order. The spill file is one Arrow IPC stream (`.arrows`: the schema message
+ * once, then a record batch message per spilled batch, appended as they spill; no
+ * end-of-stream marker is needed), so any Arrow reader opens it, the CLI included, while the
+ * recording still runs. With a spill file even a single batch larger than the cap leaves
+ * memory. Without one, or when the disk refuses the write, evicted events are counted in
+ * `evictedEvents` (they are lost, and the recording's header says so).
  */
 import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
@@ -20,6 +23,8 @@ export class RingBuffer {
   spilledEvents = 0;
   /** The last spill failure (e.g. the disk is full), for the user. */
   spillError?: string;
+  /** The schema of the spill stream (its first message), once written. */
+  private spillSchema?: string;
 
   constructor(
     readonly capBytes: number,
@@ -33,7 +38,8 @@ export class RingBuffer {
     this.bytes += byteLength;
     this.rows += batch.numRows;
     this.byteSizes.push(byteLength);
-    while (this.bytes > this.capBytes && this.batches.length > 1) {
+    // Without a (working) spill file the newest batch stays, whatever its size.
+    while (this.bytes > this.capBytes && this.batches.length > (this.spillPath && !this.spillError ? 0 : 1)) {
       const old = this.batches.shift()!;
       this.bytes -= this.byteSizes.shift()!;
       this.rows -= old.numRows;
@@ -44,10 +50,7 @@ export class RingBuffer {
   private evict(batch: RecordBatch): void {
     if (this.spillPath) {
       try {
-        const ipc = tableToIPC(new Table([batch]), "stream");
-        const head = Buffer.alloc(4);
-        head.writeUInt32BE(ipc.byteLength, 0);
-        appendFileSync(this.spillPath, Buffer.concat([head, ipc]));
+        appendFileSync(this.spillPath, this.spillBytes(batch));
         this.spilledEvents += batch.numRows;
         return;
       } catch (e) {
@@ -56,6 +59,26 @@ export class RingBuffer {
     }
     this.evictedEvents += batch.numRows;
     this.evictedBatches += 1;
+  }
+
+  /**
+   * The batch's messages for the spill stream: schema and batch the first time, the batch
+   * alone after that (the stream `tableToIPC` writes, without its schema message and
+   * end-of-stream marker).
+   */
+  private spillBytes(batch: RecordBatch): Uint8Array {
+    const ipc = tableToIPC(new Table([batch]), "stream");
+    const schema = batch.schema.fields.map((f) => `${f.name}:${f.type}`).join(",");
+    const eos = ipc.byteLength - 8;
+    if (this.spillSchema === undefined) {
+      this.spillSchema = schema;
+      return ipc.subarray(0, eos);
+    }
+    if (schema !== this.spillSchema) throw new Error(`a batch with another schema (${schema}) cannot join the spill stream`);
+    // Message: 0xFFFFFFFF, int32 metadata length, metadata (the schema message has no body).
+    const view = new DataView(ipc.buffer, ipc.byteOffset, ipc.byteLength);
+    const schemaEnd = 8 + view.getInt32(4, true);
+    return ipc.subarray(schemaEnd, eos);
   }
 
   /** Events held in memory. */
@@ -75,14 +98,7 @@ export class RingBuffer {
   /** Every kept batch in capture order: the spilled ones (read back from disk), then memory. */
   all(): readonly RecordBatch[] {
     if (this.spilledEvents === 0 || !this.spillPath) return this.batches;
-    const file = readFileSync(this.spillPath);
-    const spilled: RecordBatch[] = [];
-    for (let at = 0; at + 4 <= file.length; ) {
-      const n = file.readUInt32BE(at);
-      spilled.push(...tableFromIPC(file.subarray(at + 4, at + 4 + n)).batches);
-      at += 4 + n;
-    }
-    return [...spilled, ...this.batches];
+    return [...tableFromIPC(readFileSync(this.spillPath)).batches, ...this.batches];
   }
 
   /** Removes the spill file. */
