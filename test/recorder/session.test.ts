@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tableFromIPC } from "apache-arrow";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RecordingSession, RecorderError } from "../../extension/src/recorder/session";
@@ -34,6 +35,18 @@ test("a good agent: plan sent, frames reassembled, events, stats and bye kept", 
   assert.equal(result.header.node, "fake@host");
   assert.equal(result.header.dropped, 2);
   assert.deepEqual(result.warnings, []);
+});
+
+test("beyond the memory cap, batches spill to an Arrow stream in the storage and stay in the recording", async () => {
+  const spill = join(dir, "spill-test.arrows");
+  const result = await session("good", { ringCapBytes: 1, spillPath: spill }).run();
+  assert.equal(result.ring.spilledEvents, 6, "both EVENTS frames spilled");
+  assert.equal(result.ring.events, 0);
+  assert.equal(result.ring.keptEvents, 6);
+  assert.equal(tableFromIPC(readFileSync(spill)).numRows, 6, "the spill file is an Arrow IPC stream");
+  const reopened = decodeRecording(encodeRecording(result.ring.all(), result.header));
+  assert.deepEqual([...reopened.table.getChild("seq")!].map(Number), [...sampleEvents(), ...sampleEvents()].map((e) => e.seq));
+  result.ring.dispose();
 });
 
 test("a malformed batch is reported and the batches around it are kept", async () => {
