@@ -42,6 +42,9 @@ export class RecordingController implements vscode.Disposable {
   private readonly liveEvents = new vscode.EventEmitter<{ title: string; payload: Uint8Array | undefined }>();
   /** While recording: fires once with no payload when it starts, then with each EVENTS payload. */
   readonly onDidReceiveLiveEvents = this.liveEvents.event;
+  private readonly statusChanged = new vscode.EventEmitter<string>();
+  /** Fires with the status bar item's new text (phases, events/s and dropped while recording). */
+  readonly onDidChangeStatus = this.statusChanged.event;
   current?: Recording;
   cursor?: CursorEvent;
   private session?: RecordingSession;
@@ -178,7 +181,7 @@ export class RecordingController implements vscode.Disposable {
     } catch (e) {
       const message = e instanceof RecorderError || e instanceof SettingsError ? e.message : `Recording failed: ${(e as Error).message}`;
       this.output.appendLine(message);
-      this.status.text = "$(error) ElixirScope: recording failed";
+      this.setStatus("$(error) ElixirScope: recording failed");
       void vscode.window.showErrorMessage(message, "Show Output").then((a) => a && this.output.show());
       return undefined;
     } finally {
@@ -277,6 +280,7 @@ export class RecordingController implements vscode.Disposable {
     this.changed.dispose();
     this.cursorMoved.dispose();
     this.liveEvents.dispose();
+    this.statusChanged.dispose();
     this.configWatch.dispose();
   }
 
@@ -297,7 +301,7 @@ export class RecordingController implements vscode.Disposable {
     }
     const env = settings.elixirBinDir ? { ...process.env, PATH: `${settings.elixirBinDir}${delimiter}${process.env.PATH ?? ""}` } : undefined;
     const title = `${folder.name}: ${command} (recording…)`;
-    const rate = { at: Date.now(), events: 0 };
+    const rate = { at: 0, events: 0 };
     const session = new RecordingSession({
       cwd: folder.uri.fsPath,
       command,
@@ -322,17 +326,18 @@ export class RecordingController implements vscode.Disposable {
       onLog: (log) => this.output.appendLine(`[agent ${log.level}] ${log.message}`),
       onPhase: (phase) => {
         progress.report({ message: phase });
-        this.status.text = phase === "recording" ? "$(record) ElixirScope: recording" : `$(sync~spin) ElixirScope: ${phase}`;
+        this.setStatus(phase === "recording" ? "$(record) ElixirScope: recording" : `$(sync~spin) ElixirScope: ${phase}`);
       },
       onEvents: (payload) => this.liveEvents.fire({ title, payload }),
       onReady: () => this.liveEvents.fire({ title, payload: undefined }),
       onBatch: () => {
+        // At the first batch, then twice a second with the rate since the last update.
         const now = Date.now();
-        if (now - rate.at < 500) return;
-        const perS = Math.round(((session.events - rate.events) * 1000) / (now - rate.at));
+        if (rate.at !== 0 && now - rate.at < 500) return;
+        const perS = rate.at === 0 ? "" : ` (${Math.round(((session.events - rate.events) * 1000) / (now - rate.at))}/s)`;
         Object.assign(rate, { at: now, events: session.events });
         const sampled = session.sampled > 0 ? ` · ${session.sampled} calls sampled out` : "";
-        this.status.text = `$(record) ElixirScope: recording · ${session.events} events (${perS}/s) · ${session.dropped} dropped${sampled}`;
+        this.setStatus(`$(record) ElixirScope: recording · ${session.events} events${perS} · ${session.dropped} dropped${sampled}`);
       },
     });
     this.session = session;
@@ -369,7 +374,7 @@ export class RecordingController implements vscode.Disposable {
   private finish(recording: Recording, what: string): void {
     this.current = recording;
     this.cursor = undefined;
-    this.status.text = `$(debug-stackframe) ElixirScope: ${recording.header.events} events · ${recording.header.dropped} dropped`;
+    this.setStatus(`$(debug-stackframe) ElixirScope: ${recording.header.events} events · ${recording.header.dropped} dropped`);
     this.status.tooltip = `${what} Click to show the timeline.`;
     this.status.command = "elixirScope.showTimeline";
     this.changed.fire(recording);
@@ -382,8 +387,14 @@ export class RecordingController implements vscode.Disposable {
     return vscode.Uri.joinPath(dir, `spill-${Date.now()}.arrows`).fsPath;
   }
 
+  /** The status bar item's text, and the event tests and other views follow it by. */
+  private setStatus(text: string): void {
+    this.status.text = text;
+    this.statusChanged.fire(text);
+  }
+
   private idle(): void {
-    this.status.text = "$(circle-outline) ElixirScope";
+    this.setStatus("$(circle-outline) ElixirScope");
     this.status.tooltip = "Record a session";
     this.status.command = "elixirScope.recordSession";
   }

@@ -5,11 +5,22 @@ import { extensionApi, recordSession, workspaceFile, workspaceFolder } from "./h
 suite("Record Session", () => {
   test("records the sample app's tests (elixirScope.command from the workspace settings)", async () => {
     const api = await extensionApi();
-    const recording = await recordSession();
+    const statuses: string[] = [];
+    const sub = api.controller.onDidChangeStatus((text) => statuses.push(text));
+    const recording = await recordSession().finally(() => sub.dispose());
     assert.equal(api.controller.current, recording, "the new recording is the current one");
     assert.equal(recording.header.command, "mix test --seed 0");
     assert.equal(recording.folder?.uri.fsPath, workspaceFolder().uri.fsPath);
     assert.ok(recording.bytes.byteLength > 0);
+    // The status bar went through the phases, counted events while recording, and ends on the
+    // recording's totals.
+    const seen = (re: RegExp) => statuses.findIndex((t) => re.test(t));
+    const [compiling, starting, recordingPhase, counting, finishing] = [/: compiling$/, /: starting$/, /: recording$/, /: recording · \d+ events.* · 0 dropped/, /: finishing$/].map(seen);
+    const all = statuses.join(" | ");
+    assert.ok(compiling >= 0 && compiling < starting && starting < recordingPhase && recordingPhase < finishing, `phases in order: ${all}`);
+    // Batches are counted as they come (the last ones may come after the program ended).
+    assert.ok(counting > recordingPhase, `events counted while recording: ${all}`);
+    assert.match(statuses[statuses.length - 1], new RegExp(`ElixirScope: ${recording.header.events} events · 0 dropped`));
   });
 
   test("events arrived: calls of the sample app's modules, by source line", async () => {
@@ -45,13 +56,13 @@ suite("Record Session: which command", () => {
         }
       });
     });
-    await config.update("command", "mix test --seed 0 --trace", vscode.ConfigurationTarget.WorkspaceFolder);
+    await config.update("command", "mix test --seed 0 --trace", vscode.ConfigurationTarget.Workspace);
     await changed;
     try {
       assert.equal(api.controller.commandToRecord(folder), "mix test --seed 0 --trace");
     } finally {
       // Back to what the harness wrote (the later suites record with it).
-      await config.update("command", "mix test --seed 0", vscode.ConfigurationTarget.WorkspaceFolder);
+      await config.update("command", "mix test --seed 0", vscode.ConfigurationTarget.Workspace);
     }
     assert.equal(api.controller.commandToRecord(folder), "mix test --seed 0");
   });
