@@ -186,6 +186,33 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert :erlang.trace_info({:erlang, :monitor, 2}, :traced) == {:traced, false}
   end
 
+  test "the recorder going away mid-session: tracer, trace flags and patterns, shipper and instrumentation are gone",
+       %{fix: fix} do
+    {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
+    %{session: %{shipper: %{pid: shipper}, vm: tracer}} = :sys.get_state(Agent.Collector)
+    assert Process.alive?(shipper) and is_pid(tracer)
+    {{:b, {:shutdown, :done}}, _} = run(&ESFix.VMSession.run/0)
+
+    ExUnit.CaptureIO.capture_io(:stderr, fn ->
+      :gen_tcp.close(sock)
+      assert :ok = Agent.Collector.await_end(5_000)
+    end)
+
+    refute Process.alive?(shipper)
+    assert VMTracer.whereis() == nil
+    assert :ets.tab2list(Store.traced_table()) == []
+
+    assert Enum.all?(
+             Process.list(),
+             &(:erlang.trace_info(&1, :flags) in [{:flags, []}, :undefined])
+           )
+
+    assert :erlang.statistics(:scheduler_wall_time) == :undefined
+    assert :erlang.trace_info({:erlang, :monitor, 2}, :traced) == {:traced, false}
+    # The original code is back: nothing is recorded any more.
+    assert {{:ok, 3}, []} = Agent.Recording.record(fn -> ESFix.VMSession.pingpong(3) end)
+  end
+
   test "many processes at once: every receive after its send, every process event inside its parent call",
        %{fix: fix} do
     {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
