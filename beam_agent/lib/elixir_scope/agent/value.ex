@@ -43,12 +43,15 @@ defmodule ElixirScope.Agent.Value do
   defp portable?(t) when is_integer(t) or is_atom(t) or is_binary(t) or is_float(t), do: true
   defp portable?([h | t]), do: portable?(h) and portable?(t)
   defp portable?([]), do: true
+  # Pairs and triples matched directly (most tuples), as `Prune.fits/2` does.
+  defp portable?({a, b}), do: portable?(a) and portable?(b)
+  defp portable?({a, b, c}), do: portable?(a) and portable?(b) and portable?(c)
   defp portable?(t) when is_tuple(t), do: portable_elems(t, tuple_size(t))
 
   defp portable?(t) when is_map(t) do
     case t do
       %{__struct__: mod} when is_atom(mod) -> false
-      _ -> portable_pairs(:maps.to_list(t))
+      _ -> portable?(:maps.keys(t)) and portable?(:maps.values(t))
     end
   end
 
@@ -58,8 +61,6 @@ defmodule ElixirScope.Agent.Value do
   defp portable_elems(_t, 0), do: true
   defp portable_elems(t, i), do: portable?(:erlang.element(i, t)) and portable_elems(t, i - 1)
 
-  defp portable_pairs([{k, v} | rest]), do: portable?(k) and portable?(v) and portable_pairs(rest)
-  defp portable_pairs([]), do: true
 
   @doc "Formats a captured value."
   def format(term, opts \\ @default)
