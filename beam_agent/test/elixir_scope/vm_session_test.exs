@@ -90,6 +90,20 @@ defmodule ElixirScope.Agent.VMSessionTest do
     |> Map.merge(vm)
   end
 
+  # No tracer, traced processes, trace flags, call trace patterns or scheduler statistics left.
+  defp assert_vm_tracing_gone do
+    assert VMTracer.whereis() == nil
+    assert :ets.tab2list(Store.traced_table()) == []
+
+    assert Enum.all?(
+             Process.list(),
+             &(:erlang.trace_info(&1, :flags) in [{:flags, []}, :undefined])
+           )
+
+    assert :erlang.statistics(:scheduler_wall_time) == :undefined
+    assert :erlang.trace_info({:erlang, :monitor, 2}, :traced) == {:traced, false}
+  end
+
   defp start_session(plan) do
     {l, port} = FakeRecorder.listen()
     task = Task.async(fn -> Agent.start(port: port, secret: "vm") end)
@@ -174,16 +188,7 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert Enum.any?(samples, &(&1["pid"] == runner and &1["name"] == "mailbox"))
 
     # Everything made for the session is gone once BYE was sent.
-    assert VMTracer.whereis() == nil
-    assert :ets.tab2list(Store.traced_table()) == []
-
-    assert Enum.all?(
-             Process.list(),
-             &(:erlang.trace_info(&1, :flags) in [{:flags, []}, :undefined])
-           )
-
-    assert :erlang.statistics(:scheduler_wall_time) == :undefined
-    assert :erlang.trace_info({:erlang, :monitor, 2}, :traced) == {:traced, false}
+    assert_vm_tracing_gone()
   end
 
   test "the recorder going away mid-session: tracer, trace flags and patterns, shipper and instrumentation are gone",
@@ -199,16 +204,7 @@ defmodule ElixirScope.Agent.VMSessionTest do
     end)
 
     refute Process.alive?(shipper)
-    assert VMTracer.whereis() == nil
-    assert :ets.tab2list(Store.traced_table()) == []
-
-    assert Enum.all?(
-             Process.list(),
-             &(:erlang.trace_info(&1, :flags) in [{:flags, []}, :undefined])
-           )
-
-    assert :erlang.statistics(:scheduler_wall_time) == :undefined
-    assert :erlang.trace_info({:erlang, :monitor, 2}, :traced) == {:traced, false}
+    assert_vm_tracing_gone()
     # The original code is back: nothing is recorded any more.
     assert {{:ok, 3}, []} = Agent.Recording.record(fn -> ESFix.VMSession.pingpong(3) end)
   end

@@ -61,7 +61,6 @@ defmodule ElixirScope.Agent.Value do
   defp portable_elems(_t, 0), do: true
   defp portable_elems(t, i), do: portable?(:erlang.element(i, t)) and portable_elems(t, i - 1)
 
-
   @doc "Formats a captured value."
   def format(term, opts \\ @default)
 
