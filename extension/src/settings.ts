@@ -41,6 +41,7 @@ export function readSettings(get: Get): Settings {
       max_chars: number(get, "values.maxChars", 400, 16, 1_000_000),
       max_items: number(get, "values.maxItems", 25, 1, 100_000),
       max_depth: number(get, "values.maxDepth", 6, 1, 100),
+      max_bytes: integer(get, "values.maxBinaryBytes", 512, 64, 1_048_576),
     },
     sampling: oneOf(get, "sampling", ["adaptive", "off"] as const, "adaptive"),
     includeModules: patterns(get, "includeModules"),

@@ -80,8 +80,12 @@ export interface InstrumentationPlan {
    * `<lib_dir>/<app>/ebin/Elixir.<Module>.beam` there (deps are never instrumented).
    */
   lib_dir: string;
-  /** Bounds for captured values. */
-  values: { max_chars: number; max_items: number; max_depth: number };
+  /**
+   * Bounds for captured values: text length, items per collection and depth when printed, and
+   * `max_bytes`, the bytes of a binary the agent captures (default 512; longer ones keep that
+   * prefix and their size).
+   */
+  values: { max_chars: number; max_items: number; max_depth: number; max_bytes?: number };
   /** Overload protection: sample the hottest functions when behind (default), or only drop. */
   sampling?: "adaptive" | "off";
   /**

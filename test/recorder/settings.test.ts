@@ -9,7 +9,7 @@ test("defaults when nothing is set", () => {
   assert.equal(s.command, "mix test");
   assert.equal(s.memoryCapMB, 512);
   assert.equal(s.agentBufferMB, 64);
-  assert.deepEqual(s.values, { max_chars: 400, max_items: 25, max_depth: 6 });
+  assert.deepEqual(s.values, { max_chars: 400, max_items: 25, max_depth: 6, max_bytes: 512 });
   assert.deepEqual([s.includeModules, s.excludeModules], [[], []]);
   assert.equal(s.sampling, "adaptive");
   assert.equal(s.port, 0);
@@ -22,6 +22,7 @@ const bad: [Record<string, unknown>, RegExp][] = [
   [{ command: "   " }, /elixirScope\.command must not be empty/],
   [{ connectTimeoutSeconds: "soon" }, /elixirScope\.connectTimeoutSeconds must be a number/],
   [{ memoryCapMB: 1 }, /elixirScope\.memoryCapMB must be between 16 and 65536, not 1/],
+  [{ "values.maxBinaryBytes": 10 }, /elixirScope\.values\.maxBinaryBytes must be between 64 and 1048576, not 10/],
   [{ agentBufferMB: 4 }, /elixirScope\.agentBufferMB must be between 8 and 16384, not 4/],
   [{ "values.maxDepth": 0 }, /elixirScope\.values\.maxDepth must be between 1 and 100/],
   [{ port: 70000 }, /elixirScope\.port must be between 0 and 65535/],

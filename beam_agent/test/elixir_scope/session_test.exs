@@ -132,6 +132,35 @@ defmodule ElixirScope.Agent.SessionTest do
     for v <- sizes, do: assert(String.length(v) <= 121 and String.ends_with?(v, "…"))
   end
 
+  test "PLAN values.max_bytes bounds the bytes of a binary captured (default 512)", %{fix: fix} do
+    on_exit(fn ->
+      ElixirScope.Agent.Prune.set_max_bin(ElixirScope.Agent.Prune.default_max_bin())
+    end)
+
+    text = String.duplicate("a", 1_500)
+
+    captured = fn values ->
+      plan =
+        Map.put(
+          plan(fix),
+          :values,
+          Map.merge(%{max_chars: 4_000, max_items: 10, max_depth: 4}, values)
+        )
+
+      {sock, _hello, _ready} = start_session(fix, "s3cret", plan)
+      assert ESFix.E2E.size_of(text) == 1_500
+      Agent.finish("done")
+      got = FakeRecorder.collect(sock)
+      [call] = for r <- got.events, r["kind"] == 1, r["function"] == "size_of", do: r
+      call["value"]
+    end
+
+    # Kept whole under a 2,048-byte bound; cut to the default 512 bytes (and marked) without one.
+    assert captured.(%{max_bytes: 2_048}) == ~s(["#{text}"])
+    cut = captured.(%{})
+    assert cut =~ ~r/^\["a{512}/ and not (cut =~ ~r/a{513}/) and String.ends_with?(cut, "…")
+  end
+
   test "PLAN buffer_mb sets the cap on undrained memory (in words)", %{fix: fix} do
     ref = Store.atomics()
     cap = Store.cap(ref)

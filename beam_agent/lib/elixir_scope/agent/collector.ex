@@ -16,6 +16,7 @@ defmodule ElixirScope.Agent.Collector do
     Instrumenter,
     JSON,
     Overload,
+    Prune,
     Shipper,
     Store,
     Value,
@@ -445,8 +446,12 @@ defmodule ElixirScope.Agent.Collector do
 
   defp replan_vm(s, _plan), do: s
 
-  defp values(%{} = v) do
+  # The plan's value bounds; `max_bytes` (bytes of a binary captured) is applied on the hot
+  # path (`Prune.set_max_bin/1`), the others when values are formatted.
+  defp values(v) do
     d = Value.default_opts()
+    v = if is_map(v), do: v, else: %{}
+    Prune.set_max_bin(pos(v["max_bytes"], Prune.default_max_bin()))
 
     %{
       max_chars: pos(v["max_chars"], d.max_chars),
@@ -454,8 +459,6 @@ defmodule ElixirScope.Agent.Collector do
       max_depth: pos(v["max_depth"], d.max_depth)
     }
   end
-
-  defp values(_), do: Value.default_opts()
 
   defp pos(n, _default) when is_integer(n) and n > 0, do: n
   defp pos(_, default), do: default

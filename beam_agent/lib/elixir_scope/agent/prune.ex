@@ -10,12 +10,15 @@ defmodule ElixirScope.Agent.Prune do
   #     [a, b | @cut]                 a list cut short
   #     {@cut_tuple, [elems], size}   a tuple cut short
   #     {@map, [{k, v}], cut?}        every map (and struct) of a pruned value, as pairs
-  #     {@cut_bin, byte_size, prefix} a binary cut to `@max_bin` bytes (the prefix is copied)
+  #     {@cut_bin, byte_size, prefix} a binary cut to `max_bin/0` bytes (the prefix is copied)
   #
   # Only `ElixirScope.Agent.Value` reads these markers, and only under `@pruned`.
 
   @budget 256
+  # Bytes of a binary captured as they are, by default; a session may set another bound (PLAN
+  # `values.max_bytes`, see `set_max_bin/1`), read only for binaries that refer to more.
   @max_bin 512
+  @max_bin_key {__MODULE__, :max_bin}
 
   @pruned :"$elixir_scope_pruned"
   @cut :"$elixir_scope_cut"
@@ -24,7 +27,18 @@ defmodule ElixirScope.Agent.Prune do
   @cut_bin :"$elixir_scope_cut_bin"
 
   def budget, do: @budget
-  def max_bin, do: @max_bin
+
+  def default_max_bin, do: @max_bin
+
+  @doc "Bytes of a binary captured: the session's bound, else #{@max_bin}."
+  def max_bin, do: :persistent_term.get(@max_bin_key, @max_bin)
+
+  @doc "Sets the bytes of a binary captured (at least 64; replacing it costs a global scan, once a session)."
+  def set_max_bin(bytes) when is_integer(bytes) do
+    bytes = max(bytes, 64)
+    if max_bin() != bytes, do: :persistent_term.put(@max_bin_key, bytes)
+    :ok
+  end
 
   def markers,
     do: %{pruned: @pruned, cut: @cut, cut_tuple: @cut_tuple, map: @map, cut_bin: @cut_bin}
@@ -40,18 +54,22 @@ defmodule ElixirScope.Agent.Prune do
   def fits({a, b, c}, budget), do: fits(c, fits(b, fits(a, budget - 4)))
   def fits(term, budget) when is_tuple(term), do: fits_tuple(term, tuple_size(term), budget - 1)
 
+  # A binary's size is at most the size of the binary it refers to (itself, or the one a
+  # sub-binary is part of): only the latter needs checking.
   def fits(term, budget) when is_binary(term) do
-    size = byte_size(term)
+    ref = :binary.referenced_byte_size(term)
 
-    if size > @max_bin or :binary.referenced_byte_size(term) > @max_bin,
-      do: -1,
-      else: budget - 3 - div(size, 8)
+    if ref <= @max_bin or ref <= max_bin(),
+      do: budget - 3 - div(byte_size(term), 8),
+      else: -1
   end
 
   def fits(term, budget) when is_bitstring(term) do
-    if byte_size(term) > @max_bin or :binary.referenced_byte_size(term) > @max_bin,
-      do: -1,
-      else: budget - 4 - div(byte_size(term), 8)
+    ref = :binary.referenced_byte_size(term)
+
+    if ref <= @max_bin or ref <= max_bin(),
+      do: budget - 4 - div(byte_size(term), 8),
+      else: -1
   end
 
   def fits(term, budget) when is_map(term) do
@@ -96,13 +114,13 @@ defmodule ElixirScope.Agent.Prune do
 
   defp prune(term, budget) when is_binary(term) do
     size = byte_size(term)
+    max = max_bin()
 
     cond do
-      size > @max_bin ->
-        {{@cut_bin, size, :binary.copy(binary_part(term, 0, @max_bin))},
-         budget - 4 - div(@max_bin, 8)}
+      size > max ->
+        {{@cut_bin, size, :binary.copy(binary_part(term, 0, max))}, budget - 4 - div(max, 8)}
 
-      :binary.referenced_byte_size(term) > @max_bin ->
+      :binary.referenced_byte_size(term) > max ->
         {:binary.copy(term), budget - 3 - div(size, 8)}
 
       true ->
@@ -112,10 +130,10 @@ defmodule ElixirScope.Agent.Prune do
 
   defp prune(term, budget) when is_bitstring(term) do
     bytes = byte_size(term)
+    max = max_bin()
 
-    if bytes > @max_bin do
-      {{@cut_bin, bytes, :binary.copy(binary_part(term, 0, @max_bin))},
-       budget - 4 - div(@max_bin, 8)}
+    if bytes > max do
+      {{@cut_bin, bytes, :binary.copy(binary_part(term, 0, max))}, budget - 4 - div(max, 8)}
     else
       # Copy so that a small bitstring never keeps a large binary alive.
       bits = bit_size(term)
