@@ -47,6 +47,7 @@ export class FormatPool {
   private nextId = 1;
   private turn = 0;
   private failure?: Error;
+  private keepAlive?: ReturnType<typeof setInterval>;
 
   private constructor(private readonly workers: Worker[]) {
     for (const w of workers) {
@@ -109,7 +110,14 @@ export class FormatPool {
 
   async close(): Promise<void> {
     this.fail(new Error("the value printing workers were stopped"));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // Held until they are gone: an unreferenced worker that is still starting would otherwise
+    // leave `terminate()` pending with nothing keeping the process alive.
+    this.busy(true);
+    try {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    } finally {
+      this.busy(false);
+    }
   }
 
   private answer(reply: FormatReply): void {
@@ -128,10 +136,16 @@ export class FormatPool {
     this.busy(false);
   }
 
+  /**
+   * While answers are due (or workers are being stopped) a timer keeps the process alive: the
+   * workers themselves are unreferenced, and referencing one that is still starting up does
+   * not reliably hold the event loop (seen on a cold start: the loop emptied with work pending).
+   */
   private busy(on: boolean): void {
-    for (const w of this.workers) {
-      if (on) w.ref();
-      else w.unref();
+    if (on && !this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30);
+    else if (!on && this.keepAlive) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
     }
   }
 }
