@@ -85,6 +85,13 @@ export interface TestHooks {
   focusSeq(seq: number): boolean;
   /** seq of the Call event of the latest call that started at or before event `seq`, or null. */
   callBefore(seq: number): number | null;
+  /**
+   * Zooms to the call of event `seq` (or, for an event outside recorded code, the call before
+   * it) and resolves with the centre of its bar once it is on screen, looking again at each
+   * animation frame (the view may still be settling its size); after a second without one the
+   * call before is tried; null after ~10 s.
+   */
+  clickTarget(seq: number): Promise<{ seq: number; x: number; y: number } | null>;
   /** seq of the first call of `Module.function` with this printed argument list, or null. */
   findCall(fn: string, args: string): number | null;
   /** Redraws synchronously; returns the time taken (ms). */

@@ -137,6 +137,30 @@ test("with a spill file, even one batch larger than the cap leaves memory", () =
   ring.dispose();
 });
 
+test("events that arrived late (a process event behind later ones) are put back in seq order", () => {
+  const ring = new RingBuffer(1 << 20);
+  const base = sampleEvents();
+  ring.push(eventsTable(base.map((e) => ({ ...e, seq: e.seq + 10 }))).batches[0], 100);
+  // A late one: seq 2, after 11–13 (what a tracer's late trace message gives).
+  ring.push(eventsTable([{ ...base[1], seq: 2 }]).batches[0], 100);
+  ring.push(eventsTable(base.map((e) => ({ ...e, seq: e.seq + 20 }))).batches[0], 100);
+  const sorted = ring.all();
+  const seqs = sorted.flatMap((b) => [...b.getChild("seq")!].map(Number));
+  assert.deepEqual(seqs, [2, 11, 12, 13, 21, 22, 23]);
+  // Every column moved with its row, and the file and index read the sorted rows.
+  const reopened = decodeRecording(encodeRecording(sorted, header));
+  assert.equal(reopened.table.getChild("function")!.get(0), base[1].function);
+  assert.equal(reopened.table.getChild("value")!.get(0), base[1].value);
+  assert.equal(reopened.table.getChild("line")!.get(1), base[0].line);
+  const index = RecordingIndex.fromBatches(sorted);
+  assert.equal(index.eventAt(12)?.seq, 12);
+  // In order already: the same batches, untouched.
+  const plain = new RingBuffer(1 << 20);
+  const batch = eventsTable(base).batches[0];
+  plain.push(batch, 100);
+  assert.equal(plain.all()[0], batch);
+});
+
 test("a full disk: the spill failure is reported and the lost events are counted", () => {
   const ring = new RingBuffer(1000, "/dev/full");
   for (let i = 0; i < 5; i++) ring.push(eventsTable(sampleEvents()).batches[0], 400);

@@ -201,32 +201,13 @@ test("record the sample app and explore it in VS Code", { timeout: 300_000 }, as
     const frame = timeline();
     // The call of the event the scrub left the cursor on, zoomed to as a double-click would:
     // a click target no layout change can miss. (Seqs are not dense: take one from the webview.)
-    // Looked for at each animation frame (up to ~10 s) until the bar is on screen: the view may
-    // still be taking a new size (its resize observer fires after the zoom) at the first look.
+    // Looked for at each animation frame until the bar is on screen (see `clickTarget`): the
+    // view may still be settling its size right after the zoom.
     const at = await frame.locator("#root").evaluate(() => (globalThis as unknown as PageDom).__elixirScopeTest!.state().cursorSeq);
     assert.ok(at !== null, "the scrub left no cursor");
-    const target = await frame.locator("#root").evaluate(
-      (_root, at) =>
-        new Promise<{ seq: number; x: number; y: number } | null>((resolve) => {
-          const g = globalThis as unknown as PageDom & { requestAnimationFrame(f: () => void): void };
-          const h = g.__elixirScopeTest!;
-          let frames = 0;
-          let cur = at;
-          const look = () => {
-            // An event outside recorded code (a send made by the runtime) has no call to click:
-            // then the call that ran last before it.
-            const seq = h.focusSeq(cur) ? cur : h.callBefore(cur);
-            const b = seq !== null && h.focusSeq(seq) ? h.eventBox(seq) : null;
-            if (b && seq !== null) return resolve({ seq, x: b.x + b.width / 2, y: b.y + b.height / 2 });
-            if (++frames > 600) return resolve(null);
-            // Still no bar after a second: the call before it will do as well.
-            if (frames % 60 === 0 && seq !== null) cur = h.callBefore(seq - 1) ?? cur;
-            g.requestAnimationFrame(look);
-          };
-          look();
-        }),
-      at,
-    );
+    const target = await frame
+      .locator("#root")
+      .evaluate((_root, at) => (globalThis as unknown as PageDom).__elixirScopeTest!.clickTarget(at), at);
     assert.ok(target, `the event under the cursor (seq ${at}) has no call bar on screen after zooming to it`);
     await frame.locator("body").click({ position: { x: target.x, y: target.y } });
     // The details name the call's source. The revealed editor may already cover the timeline

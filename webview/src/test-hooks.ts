@@ -55,6 +55,21 @@ export function installTestHooks(s: Sources): () => void {
       for (let r = row; r >= 0; r--) if (m.kind[r] === 1) return m.seq[r];
       return null;
     },
+    clickTarget(at) {
+      return new Promise((resolve) => {
+        let frames = 0;
+        let cur = at;
+        const look = () => {
+          const seq = hooks.focusSeq(cur) ? cur : hooks.callBefore(cur);
+          const b = seq !== null && hooks.focusSeq(seq) ? hooks.eventBox(seq) : null;
+          if (b && seq !== null) return resolve({ seq, x: b.x + b.width / 2, y: b.y + b.height / 2 });
+          if (++frames > 600) return resolve(null);
+          if (frames % 60 === 0 && seq !== null) cur = hooks.callBefore(seq - 1) ?? cur;
+          requestAnimationFrame(look);
+        };
+        look();
+      });
+    },
     findCall(fn, args) {
       const m = s.model();
       if (!m) return null;

@@ -10,6 +10,7 @@
  */
 import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
+import { inSeqOrder } from "./seq-order";
 
 export class RingBuffer {
   private batches: RecordBatch[] = [];
@@ -95,10 +96,13 @@ export class RingBuffer {
     return this.bytes;
   }
 
-  /** Every kept batch in capture order: the spilled ones (read back from disk), then memory. */
+  /**
+   * Every kept batch: the spilled ones (read back from disk), then memory, with the rows in
+   * capture (seq) order (see seq-order.ts).
+   */
   all(): readonly RecordBatch[] {
-    if (this.spilledEvents === 0 || !this.spillPath) return this.batches;
-    return [...tableFromIPC(readFileSync(this.spillPath)).batches, ...this.batches];
+    if (this.spilledEvents === 0 || !this.spillPath) return inSeqOrder(this.batches);
+    return inSeqOrder([...tableFromIPC(readFileSync(this.spillPath)).batches, ...this.batches]);
   }
 
   /** Removes the spill file. */
