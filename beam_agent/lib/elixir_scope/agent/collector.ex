@@ -292,6 +292,9 @@ defmodule ElixirScope.Agent.Collector do
 
   defp start_recording(sock, plan) do
     values = values(plan["values"])
+    # PLAN `values.max_bytes`: the bytes of a binary the hot path captures.
+    max_bytes = if is_map(plan["values"]), do: plan["values"]["max_bytes"]
+    Prune.set_max_bin(pos(max_bytes, Prune.default_max_bin()))
     lib_dir = if is_binary(plan["lib_dir"]), do: plan["lib_dir"], else: ""
     ref = Store.atomics()
     Store.reset(ref)
@@ -446,12 +449,10 @@ defmodule ElixirScope.Agent.Collector do
 
   defp replan_vm(s, _plan), do: s
 
-  # The plan's value bounds; `max_bytes` (bytes of a binary captured) is applied on the hot
-  # path (`Prune.set_max_bin/1`), the others when values are formatted.
+  # The plan's bounds for formatting values (`max_bytes` is the hot path's, see `start_recording`).
   defp values(v) do
     d = Value.default_opts()
     v = if is_map(v), do: v, else: %{}
-    Prune.set_max_bin(pos(v["max_bytes"], Prune.default_max_bin()))
 
     %{
       max_chars: pos(v["max_chars"], d.max_chars),
