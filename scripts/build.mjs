@@ -15,12 +15,7 @@ const node = { bundle: true, platform: "node", target: "node20", format: "cjs", 
 
 const parts = {
   extension: () =>
-    Promise.all([
-      build({ ...node, entryPoints: [join(root, "extension/src/extension.ts")], outfile: join(dist, "extension.js"), external: ["vscode"] }),
-      // The recorder's value printing worker threads (extension/src/recorder/format-pool.ts),
-      // beside extension.js and cli.js, which both start them.
-      build({ ...node, entryPoints: [join(root, "extension/src/recorder/format-worker.ts")], outfile: join(dist, "format-worker.js") }),
-    ]),
+    build({ ...node, entryPoints: [join(root, "extension/src/extension.ts")], outfile: join(dist, "extension.js"), external: ["vscode"] }),
   server: () => build({ ...node, entryPoints: [join(root, "server/src/server.ts")], outfile: join(dist, "server.js") }),
   cli: () =>
     build({

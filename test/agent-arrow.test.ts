@@ -12,11 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Table, tableFromIPC, Type } from "apache-arrow";
 import { COLUMNS, EventKind, type ColumnType } from "../protocol/src/events";
-import { withTextValues, type ValueBounds } from "../extension/src/recorder/value-text";
+import { withBinaryValues } from "../extension/src/recorder/columns";
+import { withPrintedValues } from "./recorder/printed-values";
+import type { ValueBounds } from "../protocol/src/values";
 
-/** What the recorder keeps of an EVENTS payload: values as text (see value-text.ts). */
+/** An EVENTS payload as readers show it: its values printed (protocol/src/values.ts). */
 function recorded(wire: Table, bounds: ValueBounds): Table {
-  return new Table(wire.batches.map((b) => withTextValues(b, bounds)));
+  return new Table(wire.batches.map((b) => withPrintedValues(b, bounds)));
 }
 
 let wire: Table;
@@ -43,16 +45,17 @@ const typeOf: Record<ColumnType, { typeId: Type; bitWidth?: number }> = {
   int32: { typeId: Type.Int, bitWidth: 32 },
   int8: { typeId: Type.Int, bitWidth: 8 },
   utf8: { typeId: Type.Utf8 },
+  binary: { typeId: Type.Binary },
 };
 
 test("the schema is COLUMNS: names, order, types, non-nullable", () => {
   assert.deepEqual(
-    table.schema.fields.map((f) => f.name),
+    wire.schema.fields.map((f) => f.name),
     COLUMNS.map((c) => c.name),
   );
   assert.deepEqual(expected.columns, COLUMNS.map((c) => c.name));
   COLUMNS.forEach((c, i) => {
-    const field = table.schema.fields[i];
+    const field = wire.schema.fields[i];
     const want = typeOf[c.type];
     assert.equal(field.type.typeId, want.typeId, `${c.name} type`);
     if (want.bitWidth) {
@@ -63,12 +66,12 @@ test("the schema is COLUMNS: names, order, types, non-nullable", () => {
   });
 });
 
-test("EVENTS frames carry values as Binary (event schema 3); the recorder keeps them as Utf8", () => {
+test("EVENTS frames carry values as Binary (event schema 3), which the recorder keeps as they are", () => {
   const value = wire.schema.fields.find((f) => f.name === "value")!;
   assert.equal(value.type.typeId, Type.Binary);
   const bytes = wire.getChild("value")!.get(0) as Uint8Array;
   assert.equal(bytes[0], 131, "a call's argument list travels as a term");
-  assert.equal(table.schema.fields.find((f) => f.name === "value")!.type.typeId, Type.Utf8);
+  for (const b of wire.batches) assert.equal(withBinaryValues(b), b);
 });
 
 test("several record batches, all rows present", () => {
@@ -83,7 +86,7 @@ test("every cell reads back as the agent wrote it", () => {
       const got = column.get(i);
       const want = expected.rows[i][j];
       if (c.type === "int64") assert.equal(got, BigInt(want), `${c.name}[${i}]`);
-      else if (c.type === "utf8") assert.equal(got, want, `${c.name}[${i}]`);
+      else if (c.type === "utf8" || c.type === "binary") assert.equal(got, want, `${c.name}[${i}]`);
       else assert.equal(got, Number(want), `${c.name}[${i}]`);
     }
   });
@@ -217,7 +220,7 @@ test("process events and samples: kinds 6-17 read back with the meaning SCHEMA.m
       const w = want.rows[i][j];
       const got = column.get(i);
       if (c.type === "int64") assert.equal(got, BigInt(w), `${c.name}[${i}]`);
-      else if (c.type === "utf8") assert.equal(got, w, `${c.name}[${i}]`);
+      else if (c.type === "utf8" || c.type === "binary") assert.equal(got, w, `${c.name}[${i}]`);
       else assert.equal(got, Number(w), `${c.name}[${i}]`);
     }
   });

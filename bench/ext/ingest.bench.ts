@@ -1,9 +1,12 @@
 /**
  * ext.ingest_events_per_s and ext.loop_delay_p99_ms: events/s from a socket into the
- * extension's ring buffer through the real RecordingSession (framing, secret, Arrow decode, the
- * agent's terms printed as text), fed by a stand-in agent process sending what the agent sends:
- * values as a Binary column of terms in the external format, made by a real BEAM; baseline =
- * the same bytes read by a plain socket reader.
+ * extension's ring buffer through the real RecordingSession (framing, secret, Arrow decode,
+ * ring buffer), fed by a stand-in agent process sending what the agent sends: values as a
+ * Binary column of terms in the external format, made by a real BEAM; baseline = the same
+ * bytes read by a plain socket reader.
+ *
+ * The ring keeps the terms; views print the ones they show. ext.print_values_per_s reports
+ * what printing every value of the recording would cost (one thread), for comparison.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -16,6 +19,8 @@ import { encodeFrame } from "../../extension/src/recorder/frames";
 import { FrameType } from "../../protocol/src/wire";
 import { Binary, Field, makeData, RecordBatch, Schema, Struct, Table, tableToIPC } from "apache-arrow";
 import { eventsTable, type TestEvent } from "../../test/recorder/make-events";
+import { ValueColumn } from "../../extension/src/recorder/columns";
+import { DEFAULT_VALUE_BOUNDS } from "../../protocol/src/values";
 
 // Rows per EVENTS frame, as the agent sends them (collector.ex `rows_per_frame`).
 const BATCH = 4096;
@@ -68,7 +73,7 @@ function agentStreamBytes(events: TestEvent[]): Uint8Array {
   return tableToIPC(new Table(batches), "stream");
 }
 
-async function session(): Promise<{ eventsPerS: number; p99: number }> {
+async function session(): Promise<{ eventsPerS: number; p99: number; printPerS: number }> {
   const delay = monitorEventLoopDelay({ resolution: 5 });
   let t0 = 0;
   const s = new RecordingSession({
@@ -88,7 +93,18 @@ async function session(): Promise<{ eventsPerS: number; p99: number }> {
   const seconds = (performance.now() - t0) / 1000;
   delay.disable();
   if (r.ring.events !== BATCH * (REPEAT + 1)) throw new Error(`expected ${BATCH * (REPEAT + 1)} events, got ${r.ring.events}`);
-  return { eventsPerS: r.ring.events / seconds, p99: delay.percentile(99) / 1e6 };
+  // Every value printed, as a view would print the ones it shows.
+  const batches = r.ring.all();
+  const p0 = performance.now();
+  let chars = 0;
+  for (const b of batches) {
+    const values = new ValueColumn(b.getChild("value")!, DEFAULT_VALUE_BOUNDS);
+    for (let i = 0; i < b.numRows; i++) chars += values.get(i).length;
+  }
+  const printPerS = r.ring.events / ((performance.now() - p0) / 1000);
+  if (chars < r.ring.events * 10) throw new Error(`values printed to only ${chars} characters`);
+  r.ring.dispose();
+  return { eventsPerS: r.ring.events / seconds, p99: delay.percentile(99) / 1e6, printPerS };
 }
 
 /** The same stand-in agent, read by a socket that only counts bytes. */
@@ -127,6 +143,7 @@ async function main() {
   const p99 = Math.max(...runs.map((r) => r.p99));
   const baseline = `plain socket reader of the same frames: ${(plain / 1e6).toFixed(2)}M events/s; ours = ${((best.eventsPerS / plain) * 100).toFixed(0)}% of it`;
   console.log(JSON.stringify({ name: "ext.ingest_events_per_s", value: Math.round(best.eventsPerS), unit: "events/s", target: 1_000_000, better: "higher", baseline }));
+  console.log(JSON.stringify({ name: "ext.print_values_per_s", value: Math.round(best.printPerS), unit: "values/s", target: null, better: "report", baseline: `every value of the recording printed on one thread (views print only what they show); ${((best.printPerS / best.eventsPerS) * 100).toFixed(0)}% of the ingest rate` }));
   console.log(JSON.stringify({ name: "ext.loop_delay_p99_ms", value: p99, unit: "ms", target: 50, better: "lower", baseline: "worst p99 event-loop delay over 3 ingest runs of 1M events" }));
 }
 

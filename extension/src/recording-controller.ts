@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanResult } from "../../protocol/src/lsp";
 import { SCHEMA_VERSION, type RecordingHeader } from "../../protocol/src/events";
+import type { ValueBounds } from "../../protocol/src/values";
 import { RecorderError, RecordingSession } from "./recorder/session";
 import { filterModules, readSettings, SettingsError, type Settings } from "./settings";
 import { delimiter } from "node:path";
@@ -39,7 +40,7 @@ export class RecordingController implements vscode.Disposable {
   private readonly cursorMoved = new vscode.EventEmitter<CursorMove>();
   /** Fires when the shared scrub cursor moves (from the timeline or a step command). */
   readonly onDidMoveCursor = this.cursorMoved.event;
-  private readonly liveEvents = new vscode.EventEmitter<{ title: string; payload: Uint8Array | undefined }>();
+  private readonly liveEvents = new vscode.EventEmitter<{ title: string; payload: Uint8Array | undefined; values: ValueBounds }>();
   /** While recording: fires once with no payload when it starts, then with each EVENTS payload. */
   readonly onDidReceiveLiveEvents = this.liveEvents.event;
   private readonly statusChanged = new vscode.EventEmitter<string>();
@@ -302,6 +303,8 @@ export class RecordingController implements vscode.Disposable {
     const env = settings.elixirBinDir ? { ...process.env, PATH: `${settings.elixirBinDir}${delimiter}${process.env.PATH ?? ""}` } : undefined;
     const title = `${folder.name}: ${command} (recording…)`;
     const rate = { at: 0, events: 0 };
+    const { max_chars, max_items, max_depth } = settings.values;
+    const values: ValueBounds = { max_chars, max_items, max_depth };
     const session = new RecordingSession({
       cwd: folder.uri.fsPath,
       command,
@@ -328,8 +331,8 @@ export class RecordingController implements vscode.Disposable {
         progress.report({ message: phase });
         this.setStatus(phase === "recording" ? "$(record) ElixirScope: recording" : `$(sync~spin) ElixirScope: ${phase}`);
       },
-      onEvents: (payload) => this.liveEvents.fire({ title, payload }),
-      onReady: () => this.liveEvents.fire({ title, payload: undefined }),
+      onEvents: (payload) => this.liveEvents.fire({ title, payload, values }),
+      onReady: () => this.liveEvents.fire({ title, payload: undefined, values }),
       onBatch: () => {
         // At the first batch, then twice a second with the rate since the last update.
         const now = Date.now();
@@ -363,7 +366,7 @@ export class RecordingController implements vscode.Disposable {
     const recording: Recording = {
       bytes: encodeRecording(batches, result.header),
       header: result.header,
-      index: RecordingIndex.fromBatches(batches),
+      index: RecordingIndex.fromBatches(batches, result.header.values),
       folder,
     };
     result.ring.dispose();

@@ -1,6 +1,7 @@
 /** Hosts the timeline webview: sends it the recording, reveals source when an event is clicked. */
 import * as vscode from "vscode";
 import { parseFromWebview, type ToWebview } from "../../protocol/src/webview";
+import type { ValueBounds } from "../../protocol/src/values";
 import { makeNonce, webviewHtml } from "./webview-html";
 import type { Recording, RecordingController } from "./recording-controller";
 
@@ -14,7 +15,7 @@ export class TimelinePanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private ready = false;
   /** Payloads of the recording in progress, and how many the webview has been sent. */
-  private live?: { title: string; payloads: Uint8Array[]; sent: number };
+  private live?: { title: string; payloads: Uint8Array[]; sent: number; values: ValueBounds };
   /** A function whose calls are to be listed once the webview is ready. */
   private pendingCalls?: CallsOf;
   /** The last function whose calls the webview was asked to list (for tests). */
@@ -34,9 +35,9 @@ export class TimelinePanel implements vscode.Disposable {
         if (this.panel) this.send(r);
         else this.show();
       }),
-      controller.onDidReceiveLiveEvents(({ title, payload }) => {
+      controller.onDidReceiveLiveEvents(({ title, payload, values }) => {
         if (!payload) {
-          this.live = { title, payloads: [], sent: 0 };
+          this.live = { title, payloads: [], sent: 0, values };
           this.show();
           return;
         }
@@ -118,7 +119,7 @@ export class TimelinePanel implements vscode.Disposable {
     if (!live || !this.panel || !this.ready) return;
     for (; live.sent < live.payloads.length; live.sent++) {
       const bytes = live.payloads[live.sent];
-      const msg: ToWebview = live.sent === 0 ? { t: "recording", bytes, title: live.title } : { t: "append", bytes };
+      const msg: ToWebview = live.sent === 0 ? { t: "recording", bytes, title: live.title, values: live.values } : { t: "append", bytes };
       void this.panel.webview.postMessage(msg);
     }
   }

@@ -1,6 +1,6 @@
 /**
- * Event schema of a recording, version 2 (version 1 had no TailCall events and no VM events;
- * readers accept both). Written by `beam_agent` (Elixir, by hand, in
+ * Event schema of a recording, version 3 (version 2 held `value` as Utf8 text; version 1 had,
+ * besides, no TailCall events and no VM events; readers accept all three). Written by `beam_agent` (Elixir, by hand, in
  * `ElixirScope.Agent.Arrow`), read by the extension, the webview and the CLI with apache-arrow.
  * This file and `protocol/SCHEMA.md` are the single source of truth; both ends test against them.
  *
@@ -10,7 +10,7 @@
  * do not know: later versions may add more.
  */
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Event kinds (column `kind`, Int8). */
 export const EventKind = {
@@ -124,7 +124,7 @@ export const SampleMetric = {
  */
 export const CALL_SEQ_ROOM = 63;
 
-export type ColumnType = "int64" | "int32" | "int8" | "utf8";
+export type ColumnType = "int64" | "int32" | "int8" | "utf8" | "binary";
 
 /** Columns in schema order. Names are the Arrow field names. */
 export const COLUMNS = [
@@ -159,8 +159,13 @@ export const COLUMNS = [
    * process or name (see `EventKind`). State: "before"/"after". Sample: the metric. Else "".
    */
   { name: "name", type: "utf8" },
-  /** Bounded printable value (Elixir `inspect` form). Ends with "…" when truncated. */
-  { name: "value", type: "utf8" },
+  /**
+   * The bounded value: the term in Erlang's external format (first byte 131), printed by
+   * readers as Elixir's `inspect` would (`values.ts` `valueText`, with the header's `values`
+   * bounds), or UTF-8 text the agent printed itself. Ends with "…" when truncated. Schema 1
+   * and 2: Utf8 text only.
+   */
+  { name: "value", type: "binary" },
 ] as const satisfies readonly { name: string; type: ColumnType }[];
 
 export type ColumnName = (typeof COLUMNS)[number]["name"];
@@ -219,4 +224,9 @@ export interface RecordingHeader {
   sampled?: number;
   /** Which functions were sampled: calls skipped and the last rate (1 = sampling had ended). */
   sampledFunctions?: { function: string; skipped: number; keep_one_in: number }[];
+  /**
+   * How the `value` column's terms are printed: the bounds of the recording's last plan
+   * (`values.ts` `ValueBounds`; absent in schema 1 and 2, whose values are text).
+   */
+  values?: { max_chars: number; max_items: number; max_depth: number };
 }

@@ -2,11 +2,15 @@
  * Messages between the webview host (extension panel or the CLI's headless page) and the
  * webview. Each is a discriminated union on `t`; the receiver validates before use.
  */
+import { parseValueBounds, type ValueBounds } from "./values";
 
 /** host → webview */
 export type ToWebview =
-  /** A whole recording: Arrow IPC bytes (stream or file format). Replaces what is shown. */
-  | { t: "recording"; bytes: Uint8Array; title: string }
+  /**
+   * A whole recording: Arrow IPC bytes (stream or file format). Replaces what is shown.
+   * `values`: how its terms print when the bytes carry no header (a live recording's first batch).
+   */
+  | { t: "recording"; bytes: Uint8Array; title: string; values?: ValueBounds }
   /** More events of the live recording: Arrow IPC stream bytes. */
   | { t: "append"; bytes: Uint8Array }
   /** Move the shared cursor to an event (by `seq`). */
@@ -28,8 +32,11 @@ export function parseToWebview(m: unknown): ToWebview | undefined {
   if (typeof m !== "object" || m === null) return undefined;
   const o = m as Record<string, unknown>;
   switch (o.t) {
-    case "recording":
-      return o.bytes instanceof Uint8Array && typeof o.title === "string" ? (o as ToWebview) : undefined;
+    case "recording": {
+      if (!(o.bytes instanceof Uint8Array) || typeof o.title !== "string") return undefined;
+      const values = parseValueBounds(o.values);
+      return values ? { t: "recording", bytes: o.bytes, title: o.title, values } : { t: "recording", bytes: o.bytes, title: o.title };
+    }
     case "append":
       return o.bytes instanceof Uint8Array ? (o as ToWebview) : undefined;
     case "cursor":

@@ -12,9 +12,9 @@
 
 export const PROTOCOL_VERSION = 1;
 /**
- * Event schema of EVENTS frames: the recording's (`SCHEMA_VERSION` 2) except that `value` may
- * be Binary, each value the term in Erlang's external format (first byte 131) or UTF-8 text;
- * the recorder turns terms into text before anything else sees the batch.
+ * Event schema of EVENTS frames: the recording's (`SCHEMA_VERSION` 3, `value` Binary: each
+ * value the term in Erlang's external format, first byte 131, or UTF-8 text). The recorder
+ * keeps the values as they came; readers print terms when they show them (`values.ts`).
  */
 export const EVENTS_SCHEMA_VERSION = 3;
 

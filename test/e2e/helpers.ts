@@ -3,7 +3,9 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RecordBatch, Table } from "apache-arrow";
-import { COLUMNS, type EventRow } from "../../protocol/src/events";
+import { COLUMNS, HEADER_METADATA_KEY, type EventRow } from "../../protocol/src/events";
+import { ValueColumn } from "../../extension/src/recorder/columns";
+import { DEFAULT_VALUE_BOUNDS, parseValueBounds, type ValueBounds } from "../../protocol/src/values";
 
 export const repoRoot = join(__dirname, "../..");
 export const distDir = join(repoRoot, "dist");
@@ -26,15 +28,19 @@ export function freshFixture(name: string): string {
 
 export type Row = EventRow;
 
-export function rows(source: Table | readonly RecordBatch[]): Row[] {
+/** Every event as a plain row, values printed (with the recording's bounds, or `bounds`). */
+export function rows(source: Table | readonly RecordBatch[], bounds?: ValueBounds): Row[] {
   const batches = "batches" in source ? source.batches : source;
+  const header = "batches" in source ? source.schema.metadata.get(HEADER_METADATA_KEY) : undefined;
+  const printWith = bounds ?? parseValueBounds(header ? JSON.parse(header).values : undefined) ?? DEFAULT_VALUE_BOUNDS;
   const out: Row[] = [];
   for (const b of batches) {
     const cols = COLUMNS.map((c) => b.getChild(c.name)!);
+    const values = new ValueColumn(b.getChild("value")!, printWith);
     for (let i = 0; i < b.numRows; i++) {
       const r: Record<string, unknown> = {};
       COLUMNS.forEach((c, j) => {
-        const v = cols[j].get(i);
+        const v = c.name === "value" ? values.get(i) : cols[j].get(i);
         r[c.name] = typeof v === "bigint" ? Number(v) : v;
       });
       out.push(r as unknown as Row);

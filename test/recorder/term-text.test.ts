@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatTerm, formatTermUtf8, TermTextError, type TermTextOptions } from "../../extension/src/recorder/term-text";
+import { formatTerm, TermTextError, type TermTextOptions } from "../../protocol/src/term-text";
 import { distDir } from "../e2e/helpers";
 
 interface Case {
@@ -93,25 +93,6 @@ function attempt(etf: Uint8Array, o: TermTextOptions): string {
     return `<threw ${(e as Error).message}>`;
   }
 }
-
-test("formatTermUtf8 gives formatTerm's text as UTF-8 bytes for every generated term", () => {
-  const { opts, cases } = generateCases();
-  const decoder = new TextDecoder();
-  let differ = 0;
-  let first = "";
-  for (const c of cases) {
-    for (const o of opts) {
-      let bytes: string;
-      try {
-        bytes = decoder.decode(formatTermUtf8(c.etf, o));
-      } catch (e) {
-        bytes = `<threw ${(e as Error).message}>`;
-      }
-      if (bytes !== attempt(c.etf, o) && differ++ === 0) first = `${c.label}: ${show(bytes)} vs ${show(attempt(c.etf, o))}`;
-    }
-  }
-  assert.equal(differ, 0, `${differ} differ, the first: ${first}`);
-});
 
 test("formatTerm reads a term in the middle of a larger buffer", () => {
   const term = [131, 104, 2, 119, 2, 111, 107, 97, 7]; // {:ok, 7}

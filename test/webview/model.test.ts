@@ -1,8 +1,8 @@
 /** The webview's columnar model (webview/src/data/model.ts) on real Arrow IPC bytes, no DOM. */
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { Dictionary, Field, Int32, makeData, makeVector, Schema, Table, tableToIPC, Utf8 } from "apache-arrow";
-import { EventKind } from "../../protocol/src/events";
+import { Binary, Dictionary, Field, Int32, makeData, makeVector, Schema, Table, tableToIPC, Utf8 } from "apache-arrow";
+import { EventKind, type RecordingHeader } from "../../protocol/src/events";
 import { busiestWindow, CallFlag, RecordingFormatError, RecordingModel } from "../../webview/src/data/model";
 import { batchFromColumns, eventSchema, eventTable, recordingBytes, utf8Data, type EventRow } from "./recording-builder";
 import { syntheticRecording } from "../../bench/webview/synthetic-recording";
@@ -292,5 +292,58 @@ describe("RecordingModel", () => {
     const future = eventTable(sampleScript().rows, { header: { schemaVersion: 99, app: "a", command: "c", startedAt: "", node: "", dropped: 0, events: 1 } });
     check(tableToIPC(future), /event schema 99.*update the extension/);
     assert.ok(eventSchema().fields.length > 0);
+  });
+});
+
+describe("RecordingModel values", () => {
+  // Row 0: [1..30] and row 1: 7 as terms (what the agent sends), row 2: text the agent printed.
+  const list = Uint8Array.of(131, 107, 0, 30, ...Array.from({ length: 30 }, (_, i) => i + 1));
+  const special: Uint8Array[] = [list, Uint8Array.of(131, 97, 7), new TextEncoder().encode("** (RuntimeError) boom")];
+
+  function withTerms(header?: RecordingHeader): Uint8Array {
+    const rows = sampleScript().rows;
+    const table = eventTable(rows, { header, batchSize: rows.length });
+    const values = rows.map((r, i) => special[i] ?? new TextEncoder().encode(r.value));
+    const offsets = new Int32Array(values.length + 1);
+    values.forEach((v, i) => (offsets[i + 1] = offsets[i] + v.length));
+    const bytes = new Uint8Array(offsets[values.length]);
+    values.forEach((v, i) => bytes.set(v, offsets[i]));
+    const value = makeData({ type: new Binary(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes });
+    const schema = table.schema;
+    const columns = schema.fields.map((f, j) => (f.name === "value" ? value : table.batches[0].data.children[j]));
+    return tableToIPC(new Table(schema, [batchFromColumns(schema, columns)]));
+  }
+
+  const header = (values?: RecordingHeader["values"]): RecordingHeader => ({
+    schemaVersion: 3, app: "a", command: "c", startedAt: "", node: "", dropped: 0, events: 1, ...(values ? { values } : {}),
+  });
+
+  it("prints terms with the bounds in the recording's header, and text as it is", () => {
+    const m = RecordingModel.fromIPC(withTerms(header({ max_chars: 400, max_items: 3, max_depth: 6 })));
+    assert.equal(m.valueOf(0), "[1, 2, 3, ...]…");
+    assert.equal(m.valueOf(1), "7");
+    assert.equal(m.valueOf(2), "** (RuntimeError) boom");
+    assert.equal(m.valueOf(3), sampleScript().rows[3].value);
+  });
+
+  it("without a header, the host's bounds (a live recording) or else the defaults", () => {
+    const live = new RecordingModel();
+    live.valueBounds = { max_chars: 10, max_items: 25, max_depth: 6 };
+    live.append(withTerms());
+    assert.equal(live.valueOf(0), "[1, 2, 3,…");
+    const plain = RecordingModel.fromIPC(withTerms());
+    assert.equal(plain.valueOf(0), `[${Array.from({ length: 25 }, (_, i) => i + 1).join(", ")}, ...]…`);
+  });
+
+  it("a term that cannot be read prints as a placeholder; the other events are there", () => {
+    special[1] = Uint8Array.of(131, 250);
+    try {
+      const m = RecordingModel.fromIPC(withTerms(header()));
+      assert.equal(m.valueOf(1), "#<unprintable value>");
+      assert.equal(m.valueOf(2), "** (RuntimeError) boom");
+      assert.equal(m.count, sampleScript().rows.length);
+    } finally {
+      special[1] = Uint8Array.of(131, 97, 7);
+    }
   });
 });

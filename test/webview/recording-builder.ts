@@ -6,6 +6,7 @@
 import {
   Field,
   Int8,
+  Binary,
   Int32,
   Int64,
   makeData,
@@ -35,6 +36,8 @@ function arrowType(type: (typeof COLUMNS)[number]["type"]): DataType {
       return new Int8();
     case "utf8":
       return new Utf8();
+    case "binary":
+      return new Binary();
   }
 }
 
@@ -76,6 +79,11 @@ function columnData(name: string, rows: readonly EventRow[]): Data {
       return makeData({ type: new Int8(), length: rows.length, nullCount: 0, data: Int8Array.from(rows, (r) => get(r) as number) });
     case "utf8":
       return utf8Data(rows.map((r) => get(r) as string));
+    case "binary": {
+      // Values as the agent sends text (UTF-8 bytes in the Binary column).
+      const text = utf8Data(rows.map((r) => get(r) as string));
+      return makeData({ type: new Binary(), length: rows.length, nullCount: 0, valueOffsets: text.valueOffsets, data: text.values });
+    }
   }
 }
 

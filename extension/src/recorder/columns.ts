@@ -1,9 +1,11 @@
 /**
  * Fast reads of Arrow columns for index building: numeric columns as typed arrays, and utf8
  * columns through a reader that reuses the previous row's string when the bytes are the same
- * (pid, module, function and file repeat in runs), so most rows decode nothing.
+ * (pid, module, function and file repeat in runs), so most rows decode nothing. Values (terms
+ * or text, see protocol/src/values.ts) are printed one row at a time, when asked for.
  */
-import type { Data, RecordBatch, Utf8, Vector } from "apache-arrow";
+import { Binary, DataType, Field, makeData, RecordBatch, Schema, Struct, type Data, type Utf8, type Vector } from "apache-arrow";
+import { valueText, type ValueBounds } from "../../../protocol/src/values";
 
 const decoder = new TextDecoder();
 
@@ -56,4 +58,41 @@ export function numbers(batch: RecordBatch, name: string): ArrayLike<number> {
 
 export function utf8(batch: RecordBatch, name: string): Utf8Column {
   return new Utf8Column(batch.getChild(name)! as Vector<Utf8>);
+}
+
+/** The `value` column of one batch, printed a row at a time (terms with `bounds`). */
+export class ValueColumn {
+  private readonly offsets: Int32Array;
+  private readonly bytes: Uint8Array;
+
+  constructor(
+    vector: Vector,
+    private readonly bounds: ValueBounds,
+  ) {
+    const data = vector.data[0] as Data<Binary | Utf8>;
+    this.offsets = data.valueOffsets;
+    this.bytes = data.values;
+  }
+
+  get(row: number): string {
+    return valueText(this.bytes, this.offsets[row], this.offsets[row + 1], this.bounds);
+  }
+}
+
+/**
+ * The batch with a Binary `value` column (event schema 3): a Utf8 one (schema 1 and 2, or text
+ * sent as Utf8) is the same bytes under the other type, no copy. Every batch of a recording
+ * then has one schema, which its file needs. Throws on a batch without a readable value column.
+ */
+export function withBinaryValues(batch: RecordBatch): RecordBatch {
+  const index = batch.schema.fields.findIndex((f) => f.name === "value");
+  if (index < 0) throw new Error('a batch of events has no "value" column');
+  const field = batch.schema.fields[index];
+  if (DataType.isBinary(field.type)) return batch;
+  if (!DataType.isUtf8(field.type)) throw new Error(`the "value" column is ${field.type}, expected Binary or Utf8`);
+  const old = batch.data.children[index] as Data<Utf8>;
+  const data = makeData({ type: new Binary(), length: old.length, nullCount: 0, valueOffsets: old.valueOffsets, data: old.values });
+  const fields = batch.schema.fields.map((f, i) => (i === index ? new Field(f.name, new Binary(), f.nullable, f.metadata) : f));
+  const children = batch.data.children.map((c, i) => (i === index ? data : c));
+  return new RecordBatch(new Schema(fields, batch.schema.metadata), makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children }));
 }

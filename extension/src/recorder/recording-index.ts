@@ -3,9 +3,9 @@
  * value each variable took. Built once per recording from the Arrow batches; pure (no vscode).
  */
 import type { RecordBatch, Table } from "apache-arrow";
-import type { Vector } from "apache-arrow";
-import { EventKind, FN_PREFIX, isCodeEvent } from "../../../protocol/src/events";
-import { numbers, utf8 } from "./columns";
+import { EventKind, FN_PREFIX, HEADER_METADATA_KEY, isCodeEvent } from "../../../protocol/src/events";
+import { DEFAULT_VALUE_BOUNDS, parseValueBounds, type ValueBounds } from "../../../protocol/src/values";
+import { numbers, utf8, ValueColumn } from "./columns";
 
 export interface BindingRecord {
   /** The variable's source name. */
@@ -22,7 +22,7 @@ export interface BindingRecord {
 }
 
 /** One event, as the editor needs it when the scrub cursor lands on it. */
-/** A binding whose value is decoded from the Arrow column when first read. */
+/** A binding whose value is printed from the Arrow column when read. */
 class Binding implements BindingRecord {
   readonly function: string;
 
@@ -36,14 +36,14 @@ class Binding implements BindingRecord {
     readonly arity: number,
     readonly line: number,
     readonly callId: number,
-    private readonly values: Vector,
+    private readonly values: ValueColumn,
     private readonly row: number,
   ) {
     this.function = fun;
   }
 
   get value(): string {
-    return this.values.get(this.row) as string;
+    return this.values.get(this.row);
   }
 }
 
@@ -101,12 +101,22 @@ export class RecordingIndex {
   private readonly open = new Map<number, [number, number, FunctionStats]>();
   events = 0;
 
+  private constructor(private readonly bounds: ValueBounds) {}
+
+  /** The index of a recording; its terms print with the bounds its header gives. */
   static fromTable(table: Table): RecordingIndex {
-    return RecordingIndex.fromBatches(table.batches);
+    let bounds: ValueBounds | undefined;
+    try {
+      bounds = parseValueBounds(JSON.parse(table.schema.metadata.get(HEADER_METADATA_KEY) ?? "null")?.values);
+    } catch {
+      // A damaged header leaves the events readable, with the default bounds.
+    }
+    return RecordingIndex.fromBatches(table.batches, bounds);
   }
 
-  static fromBatches(batches: readonly RecordBatch[]): RecordingIndex {
-    const index = new RecordingIndex();
+  /** `bounds`: how the values' terms print (the recording's plan). */
+  static fromBatches(batches: readonly RecordBatch[], bounds: ValueBounds = DEFAULT_VALUE_BOUNDS): RecordingIndex {
+    const index = new RecordingIndex(bounds);
     for (const b of batches) index.add(b);
     return index;
   }
@@ -114,8 +124,8 @@ export class RecordingIndex {
   add(batch: RecordBatch): void {
     const [kind, seq, ts, arity, line, callId] = ["kind", "seq", "ts", "arity", "line", "call_id"].map((n) => numbers(batch, n));
     const [file, pid, mod, fun, name] = ["file", "pid", "module", "function", "name"].map((n) => utf8(batch, n));
-    // Values are read only when a hover or inline value shows them.
-    const values = batch.getChild("value")!;
+    // Values are printed only when a hover or inline value shows them.
+    const values = new ValueColumn(batch.getChild("value")!, this.bounds);
     for (let i = 0; i < batch.numRows; i++) {
       const k = kind[i];
       if (k === EventKind.Call) {

@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
-import { cpus } from "node:os";
 import { tableFromIPC, type RecordBatch } from "apache-arrow";
 import { SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
 import {
@@ -27,8 +26,9 @@ import {
   type Stats,
 } from "../../../protocol/src/wire";
 import { encodeFrame, FrameDecoder, frameName, ProtocolError, type Frame } from "./frames";
-import { FormatPool, formatPayload } from "./format-pool";
 import { RingBuffer } from "./ring-buffer";
+import { withBinaryValues } from "./columns";
+import { DEFAULT_VALUE_BOUNDS, type ValueBounds } from "../../../protocol/src/values";
 import { agentErlOptions, mixEnvFor, runCompile } from "./launch";
 import { RecorderError } from "./errors";
 
@@ -74,20 +74,8 @@ export interface RecordOptions {
   /** Each EVENTS payload as received: a complete Arrow IPC stream (for live views). */
   onEvents?(payload: Uint8Array): void;
   onStats?(stats: Stats): void;
-  /**
-   * Worker threads printing the agent's terms (format-pool.ts); 0 prints them on this thread.
-   * Default: one per core, at most 4.
-   */
-  formatWorkers?: number;
   /** Phase changes, for progress UI. */
   onPhase?(phase: "compiling" | "starting" | "recording" | "finishing"): void;
-}
-
-/** A frame in arrival order; an EVENTS one is `done` when the pool has answered (or failed). */
-interface Slot {
-  frame: Frame;
-  done: boolean;
-  printed?: Uint8Array;
 }
 
 export interface RecordResult {
@@ -111,7 +99,11 @@ export const STOP_GRACE_MS = 10_000;
 
 /** Longest stretch of frame handling in one task of the extension host (ms). */
 const FRAME_SLICE_MS = 12;
-const DEFAULT_VALUES: InstrumentationPlan["values"] = { max_chars: 400, max_items: 25, max_depth: 6 };
+
+/** How a plan's values print (its capture-only `max_bytes` left out). */
+function boundsOf(values: InstrumentationPlan["values"]): ValueBounds {
+  return { max_chars: values.max_chars, max_items: values.max_items, max_depth: values.max_depth };
+}
 
 export class RecordingSession {
   readonly secret = randomBytes(24).toString("hex");
@@ -123,15 +115,11 @@ export class RecordingSession {
   private hello?: Hello;
   /** Frames received and not handled yet (see `pump`). */
   private readonly pending: Frame[] = [];
-  /** Frames taken from `pending`, in arrival order, EVENTS ones printed by the pool or not yet. */
-  private readonly inOrder: Slot[] = [];
   private pumping = false;
   private paused = false;
-  private pool?: FormatPool;
-  private poolFailureTold = false;
   private framesHandled: () => void = () => {};
-  /** Bounds of printed values: those of the plan the agent was last sent. */
-  private valueBounds: InstrumentationPlan["values"] = DEFAULT_VALUES;
+  /** How the values' terms print: the bounds of the plan the agent was last sent. */
+  private valueBounds: ValueBounds = DEFAULT_VALUE_BOUNDS;
   private ready?: Ready;
   private bye?: Bye;
   private stats: Stats = { events: 0, dropped: 0 };
@@ -176,16 +164,14 @@ export class RecordingSession {
     if (this.stopRequested) throw new RecorderError("Recording stopped before the program started; nothing was recorded.");
     opts.onPhase?.("starting");
     const port = await this.listen();
-    // Started while the program starts: ready by the time events come.
-    this.pool = FormatPool.start(opts.formatWorkers ?? Math.min(4, Math.max(1, cpus().length)));
     const plan: InstrumentationPlan = {
       modules: opts.modules,
       lib_dir: join(opts.cwd, "_build", mixEnv, "lib"),
-      values: opts.values ?? DEFAULT_VALUES,
+      values: opts.values ?? DEFAULT_VALUE_BOUNDS,
       sampling: opts.sampling ?? "adaptive",
       ...(opts.agentBufferMb ? { buffer_mb: opts.agentBufferMb } : {}),
     };
-    this.valueBounds = plan.values;
+    this.valueBounds = boundsOf(plan.values);
     const connected = this.acceptAgent(plan);
     const exited = this.spawnProgram(port, mixEnv);
     const timeoutMs = opts.connectTimeoutMs ?? 120_000;
@@ -314,7 +300,7 @@ export class RecordingSession {
    */
   changePlan(plan: InstrumentationPlan): boolean {
     if (!this.agent || this.agent.destroyed) return false;
-    this.valueBounds = plan.values ?? this.valueBounds;
+    if (plan.values) this.valueBounds = boundsOf(plan.values);
     this.agent.write(encodeFrame(FrameType.Plan, JSON.stringify(plan)));
     return true;
   }
@@ -357,6 +343,7 @@ export class RecordingSession {
       events: this.ring.keptEvents,
       sampled: this.stats.sampled ?? 0,
       sampledFunctions: this.stats.sampled_functions ?? [],
+      values: this.valueBounds,
     };
   }
 
@@ -384,8 +371,6 @@ export class RecordingSession {
 
   private close(): void {
     this.server?.close();
-    void this.pool?.close();
-    this.pool = undefined;
   }
 
   /** Resolves once an agent presented the right secret and was sent the plan. */
@@ -427,34 +412,16 @@ export class RecordingSession {
   }
 
   /**
-   * Handles the frames received in the order they came. EVENTS payloads go to the FormatPool
-   * (at most two per worker at a time) and are kept when their answer is back; other frames as
-   * soon as the ones before them are done. Work on this thread takes at most `FRAME_SLICE_MS`
-   * per task, so that a burst of EVENTS (decoding, printing terms when there is no pool) does
-   * not stall the extension host. While frames wait, the socket is paused, which holds the
-   * agent back through TCP.
+   * Handles the frames received, in the order they came, at most `FRAME_SLICE_MS` per task of
+   * the extension host, so that a burst of EVENTS does not stall it. While frames wait, the
+   * socket is paused, which holds the agent back through TCP.
    */
   private pump(socket: Socket): void {
     if (this.pumping) return;
     const start = performance.now();
-    const pool = this.pool;
-    const maxInFlight = pool ? 2 * pool.size : 0;
-    for (;;) {
-      // Hand frames over while the pool has room.
-      while (this.pending.length > 0 && (!pool || this.pending[0].type !== FrameType.Events || pool.inFlight < maxInFlight)) {
-        const slot: Slot = { frame: this.pending.shift()!, done: true };
-        if (pool && slot.frame.type === FrameType.Events) {
-          slot.done = false;
-          pool.format(slot.frame.payload, this.valueBounds).then(
-            (ipc) => this.settle(socket, slot, ipc),
-            () => this.settle(socket, slot, undefined),
-          );
-        }
-        this.inOrder.push(slot);
-      }
-      if (this.inOrder.length === 0 || !this.inOrder[0].done) break;
-      this.onFrame(this.inOrder.shift()!);
-      if (performance.now() - start > FRAME_SLICE_MS && (this.pending.length > 0 || this.inOrder.length > 0)) {
+    while (this.pending.length > 0) {
+      this.onFrame(this.pending.shift()!);
+      if (this.pending.length > 0 && performance.now() - start > FRAME_SLICE_MS) {
         this.pumping = true;
         this.hold(socket, true);
         setImmediate(() => {
@@ -464,20 +431,8 @@ export class RecordingSession {
         return;
       }
     }
-    // Frames the pool has no room for yet: hold the agent back until answers come.
-    this.hold(socket, this.pending.length > 0);
-    if (this.pending.length === 0 && this.inOrder.length === 0) this.framesHandled();
-  }
-
-  private settle(socket: Socket, slot: Slot, ipc: Uint8Array | undefined): void {
-    const failed = this.pool?.failed;
-    if (!ipc && failed && !this.poolFailureTold) {
-      this.poolFailureTold = true;
-      this.warnings.push(`printing values in worker threads failed (${failed.message}); they are printed on the main thread`);
-    }
-    slot.done = true;
-    slot.printed = ipc;
-    this.pump(socket);
+    this.hold(socket, false);
+    this.framesHandled();
   }
 
   private hold(socket: Socket, pause: boolean): void {
@@ -489,7 +444,7 @@ export class RecordingSession {
 
   /** Resolves when every frame received so far has been handled. */
   private allFramesHandled(): Promise<void> {
-    if (this.pending.length === 0 && this.inOrder.length === 0 && !this.pumping) return Promise.resolve();
+    if (this.pending.length === 0 && !this.pumping) return Promise.resolve();
     return new Promise((resolve) => {
       const previous = this.framesHandled;
       this.framesHandled = () => {
@@ -542,22 +497,19 @@ export class RecordingSession {
     socket.destroy();
   }
 
-  private onFrame({ frame, printed }: Slot): void {
+  private onFrame(frame: Frame): void {
     const text = () => Buffer.from(frame.payload).toString("utf8");
     try {
       switch (frame.type) {
         case FrameType.Events: {
-          // Values arrive as terms (Binary) and are kept as text (see value-text.ts): printed
-          // by the pool, or here when there is none or it could not (a malformed payload fails
-          // here too, and is reported below).
-          const kept = printed ?? formatPayload(frame.payload, this.valueBounds);
-          const batches = tableFromIPC(kept).batches;
+          // Values are kept as they came, terms or text (protocol/src/values.ts): readers
+          // print a term when they show it. A malformed payload is reported below.
+          const batches = tableFromIPC(frame.payload).batches.map(withBinaryValues);
           for (const batch of batches) {
             this.ring.push(batch, frame.payload.byteLength / batches.length);
             this.opts.onBatch?.(batch);
           }
-          // The live view gets the batches as kept (text values), as IPC bytes.
-          this.opts.onEvents?.(kept);
+          this.opts.onEvents?.(frame.payload);
           break;
         }
         case FrameType.Ready:

@@ -5,6 +5,7 @@
  */
 import { DataType, makeVector, type Data, type Vector } from "apache-arrow";
 import type { Interner } from "./interner";
+import { valueText, type ValueBounds } from "../../../protocol/src/values";
 
 export class RecordingFormatError extends Error {}
 
@@ -153,4 +154,42 @@ export function stringChunk(data: Data, column: string): StringChunk {
   }
   if (DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isUtf8View(type)) return new GenericChunk(makeVector(data));
   throw new RecordingFormatError(`Column "${column}" has Arrow type ${type}; event schema v1 expects utf8.`);
+}
+
+/**
+ * The `value` column: Binary (schema 3: terms printed here with the recording's bounds, or
+ * text) or Utf8 (schema 1 and 2). The last row printed is kept: views ask for the same value
+ * several times while they draw.
+ */
+class ValueChunk implements StringChunk {
+  private lastRow = -1;
+  private last = "";
+
+  constructor(
+    private readonly offsets: Int32Array,
+    private readonly bytes: Uint8Array,
+    private readonly bounds: ValueBounds,
+  ) {}
+
+  textAt(row: number): string {
+    if (row !== this.lastRow) {
+      this.last = valueText(this.bytes, this.offsets[row], this.offsets[row + 1], this.bounds);
+      this.lastRow = row;
+    }
+    return this.last;
+  }
+
+  internAt(row: number, interner: Interner): number {
+    return interner.intern(this.textAt(row));
+  }
+}
+
+export function valueChunk(data: Data, bounds: ValueBounds): StringChunk {
+  if ((DataType.isBinary(data.type) || DataType.isUtf8(data.type)) && data.valueOffsets instanceof Int32Array) {
+    return new ValueChunk(data.valueOffsets, data.values as Uint8Array, bounds);
+  }
+  if (DataType.isBinary(data.type) || DataType.isLargeBinary(data.type)) {
+    throw new RecordingFormatError(`Column "value" has Arrow type ${data.type}; event schema v3 expects Binary.`);
+  }
+  return stringChunk(data, "value");
 }

@@ -17,7 +17,8 @@
  */
 import { tableFromIPC, type RecordBatch, type Table } from "apache-arrow";
 import { COLUMNS, EventKind, functionLabel, HEADER_METADATA_KEY, SCHEMA_VERSION, type RecordingHeader } from "../../../protocol/src/events";
-import { copyIntegers, IntColumn, RecordingFormatError, stringChunk, type StringChunk } from "./arrow-columns";
+import { copyIntegers, IntColumn, RecordingFormatError, stringChunk, valueChunk, type StringChunk } from "./arrow-columns";
+import { DEFAULT_VALUE_BOUNDS, parseValueBounds, type ValueBounds } from "../../../protocol/src/values";
 import { ensureCapacity, IntList } from "./growable";
 import { Interner } from "./interner";
 
@@ -140,6 +141,11 @@ export class RecordingModel {
   tsMin = Infinity;
   tsMax = -Infinity;
   header: RecordingHeader | undefined;
+  /**
+   * How the recording's terms print: its header's bounds, those the host gave for a live
+   * recording (`setValueBounds`), or the defaults.
+   */
+  valueBounds: ValueBounds = DEFAULT_VALUE_BOUNDS;
   /** Incremented by every append; views redraw when it changes. */
   version = 0;
 
@@ -613,6 +619,7 @@ export class RecordingModel {
       );
     }
     this.header = header;
+    this.valueBounds = parseValueBounds(header.values) ?? this.valueBounds;
   }
 
   private grow(needed: number): void {
@@ -760,7 +767,7 @@ export class RecordingModel {
       fn: stringChunk(col("function"), "function"),
       file: stringChunk(col("file"), "file"),
       name: stringChunk(col("name"), "name"),
-      value: stringChunk(col("value"), "value"),
+      value: valueChunk(col("value"), this.valueBounds),
       arity: new IntColumn(col("arity"), "arity"),
       line: new IntColumn(col("line"), "line"),
       callId: new IntColumn(col("call_id"), "call_id"),

@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ToWebview } from "../../../protocol/src/webview";
+import type { ValueBounds } from "../../../protocol/src/values";
 import { EventKind } from "../../../protocol/src/events";
 import { formatDuration, shortPath } from "../data/format";
 import { RecordingModel } from "../data/model";
@@ -74,9 +75,10 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
   );
 
   const load = useCallback(
-    (bytes: Uint8Array, messageTitle: string) => {
+    (bytes: Uint8Array, messageTitle: string, values?: ValueBounds) => {
       try {
         const m = new RecordingModel();
+        if (values) m.valueBounds = values; // a header in the bytes has the last word
         m.beginAppend(bytes);
         // The first slice is drawn at once; the rest fills in while the user looks.
         m.continueLoad(performance.now() + FIRST_SLICE_MS);
@@ -110,8 +112,8 @@ export function App({ host, root }: { host: Host; root: HTMLElement }) {
           if (message.bytes.byteLength > SHOW_LOADING_ABOVE_BYTES) {
             setLoadingBytes(message.bytes.byteLength);
             // Let "Loading…" reach the screen before the model build blocks the thread.
-            requestAnimationFrame(() => setTimeout(() => load(message.bytes, message.title), 0));
-          } else load(message.bytes, message.title);
+            requestAnimationFrame(() => setTimeout(() => load(message.bytes, message.title, message.values), 0));
+          } else load(message.bytes, message.title, message.values);
           break;
         case "append": {
           const m = modelRef.current;

@@ -23,7 +23,7 @@ defmodule ElixirScope.Agent.Value do
   @doc """
   The bytes of a captured value for the `value` column of an EVENTS frame: the term in the
   external term format (`term_to_binary`, first byte 131), which the recorder formats as
-  `format/2` would (extension/src/recorder/term-text.ts), or text formatted here when the
+  `format/2` would (protocol/src/term-text.ts), or text formatted here when the
   external format cannot carry what `inspect` prints: structs (their Inspect implementation),
   funs, bitstrings, and pids, references and ports of other nodes. Small integers and atoms are
   text at once (cheaper than either). Encoding is several times cheaper than formatting, and it

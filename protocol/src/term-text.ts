@@ -144,34 +144,7 @@ export function formatTerm(
     return text;
   } finally {
     B = EMPTY; // keep neither the caller's buffer nor a huge text alive
-    if (!bytesOut && O.length > 1 << 20) O = new Uint8Array(1024);
-  }
-}
-
-/**
- * As `formatTerm`, but the text as UTF-8 bytes: a view of a buffer that the next call reuses
- * (copy it out before). Saves decoding the text into a string and encoding it back for callers
- * that write bytes (the recorder's Utf8 column).
- */
-export function formatTermUtf8(
-  bytes: Uint8Array,
-  opts: TermTextOptions,
-  offset = 0,
-  length = bytes.length - offset,
-): Uint8Array {
-  bytesOut = true;
-  try {
-    // Value.format never gives "": an empty result means the text is in O.
-    const text = formatTerm(bytes, opts, offset, length);
-    if (text !== "") {
-      op = 0;
-      putText(text);
-    }
-    const out = O.subarray(0, op);
     if (O.length > 1 << 20) O = new Uint8Array(1024);
-    return out;
-  } finally {
-    bytesOut = false;
   }
 }
 
@@ -371,11 +344,7 @@ function putInt(n: number): void {
 const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 // A TextDecoder call costs more than building a string of up to 40 characters by hand.
-/** In `formatTermUtf8`: the text stays in O (outText returns ""). */
-let bytesOut = false;
-
 function outText(): string {
-  if (bytesOut) return "";
   const o = O, n = op;
   if (n > 40) return textDecoder.decode(o.subarray(0, n));
   for (let i = 0; i < n; i++) if (o[i] >= 0x80) return textDecoder.decode(o.subarray(0, n));
