@@ -6,7 +6,7 @@ import * as vscode from "vscode";
 import type { LanguageClient } from "vscode-languageclient/node";
 import { GET_INSTRUMENTATION_PLAN, type GetInstrumentationPlanParams, type PlanResult } from "../../protocol/src/lsp";
 import { SCHEMA_VERSION, type RecordingHeader } from "../../protocol/src/events";
-import type { ValueBounds } from "../../protocol/src/values";
+import { boundsOf, type ValueBounds } from "../../protocol/src/values";
 import { RecorderError, RecordingSession } from "./recorder/session";
 import { filterModules, readSettings, SettingsError, type Settings } from "./settings";
 import { delimiter } from "node:path";
@@ -303,8 +303,7 @@ export class RecordingController implements vscode.Disposable {
     const env = settings.elixirBinDir ? { ...process.env, PATH: `${settings.elixirBinDir}${delimiter}${process.env.PATH ?? ""}` } : undefined;
     const title = `${folder.name}: ${command} (recording…)`;
     const rate = { at: 0, events: 0 };
-    const { max_chars, max_items, max_depth } = settings.values;
-    const values: ValueBounds = { max_chars, max_items, max_depth };
+    const values = boundsOf(settings.values);
     const session = new RecordingSession({
       cwd: folder.uri.fsPath,
       command,

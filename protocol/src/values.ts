@@ -18,6 +18,11 @@ export interface ValueBounds {
   max_depth: number;
 }
 
+/** The printing bounds of a plan's `values` (its capture-only fields, such as `max_bytes`, left out). */
+export function boundsOf(values: ValueBounds): ValueBounds {
+  return { max_chars: values.max_chars, max_items: values.max_items, max_depth: values.max_depth };
+}
+
 /** The plan's defaults (settings `elixirScope.values.*`). */
 export const DEFAULT_VALUE_BOUNDS: ValueBounds = { max_chars: 400, max_items: 25, max_depth: 6 };
 

@@ -28,7 +28,7 @@ import {
 import { encodeFrame, FrameDecoder, frameName, ProtocolError, type Frame } from "./frames";
 import { RingBuffer } from "./ring-buffer";
 import { withBinaryValues } from "./columns";
-import { DEFAULT_VALUE_BOUNDS, type ValueBounds } from "../../../protocol/src/values";
+import { boundsOf, DEFAULT_VALUE_BOUNDS, type ValueBounds } from "../../../protocol/src/values";
 import { agentErlOptions, mixEnvFor, runCompile } from "./launch";
 import { RecorderError } from "./errors";
 
@@ -99,11 +99,6 @@ export const STOP_GRACE_MS = 10_000;
 
 /** Longest stretch of frame handling in one task of the extension host (ms). */
 const FRAME_SLICE_MS = 12;
-
-/** How a plan's values print (its capture-only `max_bytes` left out). */
-function boundsOf(values: InstrumentationPlan["values"]): ValueBounds {
-  return { max_chars: values.max_chars, max_items: values.max_items, max_depth: values.max_depth };
-}
 
 export class RecordingSession {
   readonly secret = randomBytes(24).toString("hex");
