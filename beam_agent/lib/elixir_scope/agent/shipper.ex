@@ -1,16 +1,18 @@
 defmodule ElixirScope.Agent.Shipper do
   @moduledoc false
-  # The second stage of the collector's pipeline: turns the raw events of a drain slice into
-  # rows (`Events.to_rows/3`, which keeps the context: sites, pids, open callbacks), encodes
-  # them as Arrow IPC and writes EVENTS frames to the recorder's socket. Every other frame of
-  # the session goes through here too, so frames leave in the order the collector made them.
+  # The second stage of the collector's pipeline. The collector turns the raw events of a drain
+  # slice into rows (`ship/2` runs `Events.to_rows/3` in the caller, which keeps the context:
+  # sites, pids, open callbacks); this process encodes them as Arrow IPC and writes EVENTS
+  # frames to the recorder's socket. Every other frame of the session goes through here too, so
+  # frames leave in the order the collector made them.
   #
-  # Draining (copying chunks out of ETS, ordering) and formatting take about the same time per
-  # event: in two processes they run on two schedulers at once. The collector keeps at most
-  # `@in_flight` slices on their way (`ship/2` waits for the oldest one otherwise; an
-  # acknowledgement `{:shipped, pid}` that reaches the collector's own receive loop is counted
-  # with `shipped/1`), so a slow socket or a busy machine slows the collector down instead of
-  # filling this mailbox.
+  # Rows, not raw events, cross between the two processes: a row is a flat tuple of integers
+  # and binaries (the value already in its external format), several times cheaper to copy than
+  # the captured terms, and splitting the work there gives each process about half of it. The
+  # collector keeps at most `@in_flight` slices on their way (`ship/2` waits for the oldest one
+  # otherwise; an acknowledgement `{:shipped, pid}` that reaches the collector's own receive
+  # loop is counted with `shipped/1`), so a slow socket or a busy machine slows the collector
+  # down instead of filling this mailbox.
 
   alias ElixirScope.Agent.{Arrow, Events, JSON}
 
@@ -18,7 +20,7 @@ defmodule ElixirScope.Agent.Shipper do
   @stats 6
   @in_flight 2
 
-  defstruct [:pid, pending: 0]
+  defstruct [:pid, :ctx, pending: 0]
 
   @doc "Starts the shipper for `socket` (linked to the caller, the collector)."
   def start(socket, ctx, rows_per_frame) do
@@ -26,19 +28,24 @@ defmodule ElixirScope.Agent.Shipper do
 
     pid =
       spawn_link(fn ->
-        loop(%{socket: socket, ctx: ctx, rows: rows_per_frame, parent: parent, sent: 0})
+        loop(%{socket: socket, rows: rows_per_frame, parent: parent, sent: 0})
       end)
 
-    %__MODULE__{pid: pid}
+    %__MODULE__{pid: pid, ctx: ctx}
   end
 
   @doc "Ships the events of one drain slice (`{seq, pid, raw}` in seq order)."
   def ship(%__MODULE__{} = sh, []), do: sh
 
   def ship(%__MODULE__{pid: pid} = sh, events) do
+    {rows, ctx} =
+      Enum.flat_map_reduce(events, sh.ctx, fn {_seq, pid, ev}, ctx ->
+        Events.to_rows(ev, pid, ctx)
+      end)
+
     sh = if sh.pending >= @in_flight, do: await_one(sh), else: sh
-    send(pid, {:events, events})
-    %{sh | pending: sh.pending + 1}
+    send(pid, {:rows, rows})
+    %{sh | pending: sh.pending + 1, ctx: ctx}
   end
 
   @doc "Counts an acknowledgement the owner's receive loop took (`{:shipped, pid}`)."
@@ -81,8 +88,8 @@ defmodule ElixirScope.Agent.Shipper do
 
   defp loop(st) do
     receive do
-      {:events, events} ->
-        st = send_events(st, events)
+      {:rows, rows} ->
+        st = send_rows(st, rows)
         send(st.parent, {:shipped, self()})
         loop(st)
 
@@ -101,18 +108,13 @@ defmodule ElixirScope.Agent.Shipper do
     end
   end
 
-  defp send_events(st, events) do
-    {rows, ctx} =
-      Enum.flat_map_reduce(events, st.ctx, fn {_seq, pid, ev}, ctx ->
-        Events.to_rows(ev, pid, ctx)
-      end)
-
+  defp send_rows(st, rows) do
     rows
     |> Enum.chunk_every(st.rows)
     |> Enum.each(fn chunk ->
       :gen_tcp.send(st.socket, [@events | Arrow.stream(Events.schema(), chunk)])
     end)
 
-    %{st | ctx: ctx, sent: st.sent + length(rows)}
+    %{st | sent: st.sent + length(rows)}
   end
 end
