@@ -56,6 +56,21 @@ defmodule ElixirScope.Agent.Recording do
         Events.to_rows(ev, pid, ctx)
       end)
 
+    # The shipper's short path over a whole slice must give exactly the same rows, in every
+    # test that records something (calls, bindings, OTP callbacks, VM events, sampling).
+    case Events.slice_rows(events, ctx) do
+      {^rows, _} ->
+        :ok
+
+      {other, _} ->
+        raise "Events.slice_rows/2 differs from Events.to_rows/3: " <>
+                inspect(
+                  Enum.find(Enum.zip(rows, other ++ List.duplicate(nil, length(rows))), fn {a, b} ->
+                    a != b
+                  end)
+                )
+    end
+
     names = Enum.map(Events.schema(), fn {name, _} -> String.to_atom(name) end)
 
     # Values in the external format read as the recorder prints them (Value.format/2).

