@@ -5,6 +5,9 @@
  * Arrow decode, ring buffer). Timed from the first EVENTS frame to BYE. Baseline, same run: the
  * very same EVENTS frames replayed over a loopback socket into the same decode path (the
  * reader's ceiling), so the ratio says how much of the time is the agent's.
+ *
+ * A/B runs of two agent builds: AGENT_EBIN=<dir of .beam files> (default: dist/agent/ebin) and
+ * RUNS=<n> (default 3), e.g. alternating two copies of dist/agent/ebin with RUNS=1.
  */
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
@@ -15,7 +18,7 @@ import { FrameType } from "../../protocol/src/wire";
 import { distDir } from "../../test/e2e/helpers";
 
 const EVENTS = 400_000;
-const RUNS = 3;
+const RUNS = Math.max(1, Math.floor(Number(process.env.RUNS)) || 3);
 
 async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: number }> {
   const frames: Uint8Array[] = [];
@@ -24,7 +27,7 @@ async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: 
     cwd: __dirname,
     command: `elixir ${join(__dirname, "ship_fill.exs")}`,
     modules: [],
-    agentEbin: join(distDir, "agent/ebin"),
+    agentEbin: process.env.AGENT_EBIN ?? join(distDir, "agent/ebin"),
     skipCompile: true,
     ringCapBytes: 4 * 1024 * 1024 * 1024,
     env: { ...process.env, SHIP_EVENTS: String(EVENTS) },
