@@ -1,48 +1,62 @@
 defmodule ElixirScope.Agent.Shipper do
   @moduledoc false
-  # The second stage of the collector's pipeline. The collector turns the raw events of a drain
-  # slice into rows (`ship/2` runs `Events.to_rows/3` in the caller, which keeps the context:
-  # sites, pids, open callbacks); this process encodes them as Arrow IPC and writes EVENTS
-  # frames to the recorder's socket. Every other frame of the session goes through here too, so
-  # frames leave in the order the collector made them.
+  # The collector's pipeline after the drain, in two processes of their own:
   #
-  # Rows, not raw events, cross between the two processes: a row is a flat tuple of integers
-  # and binaries (the value already in its external format), several times cheaper to copy than
-  # the captured terms, and splitting the work there gives each process about half of it. The
-  # collector keeps at most `@in_flight` slices on their way (`ship/2` waits for the oldest one
-  # otherwise; an acknowledgement `{:shipped, pid}` that reaches the collector's own receive
-  # loop is counted with `shipped/1`), so a slow socket or a busy machine slows the collector
-  # down instead of filling this mailbox.
+  #   collector (drain, in capture order)
+  #     → rows    turns the raw events of a slice into rows (`Events.slice_rows/2`, which keeps
+  #               the context: sites, pids, open callbacks)
+  #     → encoder encodes them as Arrow IPC and writes EVENTS frames to the recorder's socket.
+  #
+  # The three steps take about the same time per event, so on a machine with cores to spare
+  # they overlap instead of adding up. Every other frame of the session goes the same way
+  # (through `rows`, then the encoder), so frames leave in the order the collector made them.
+  #
+  # The collector keeps at most `@in_flight` slices on their way (`ship/2` waits for the oldest
+  # one otherwise; the encoder acknowledges each slice with `{:shipped, rows_pid}`, and one that
+  # reaches the collector's own receive loop is counted with `shipped/1`), so a slow socket or a
+  # busy machine slows the collector down instead of filling these mailboxes. The encoder is
+  # linked to `rows`, `rows` to the collector: if either stage dies, the collector sees `rows`
+  # exit (`pid` below).
 
   alias ElixirScope.Agent.{Arrow, Events, JSON}
 
   @events 4
   @stats 6
-  @in_flight 2
+  @in_flight 3
 
-  defstruct [:pid, :ctx, pending: 0]
+  defstruct [:pid, pending: 0]
 
-  @doc "Starts the shipper for `socket` (linked to the caller, the collector)."
+  @doc "Starts the pipeline for `socket` (linked to the caller, the collector)."
   def start(socket, ctx, rows_per_frame) do
-    parent = self()
+    collector = self()
 
     pid =
       spawn_link(fn ->
-        loop(%{socket: socket, rows: rows_per_frame, parent: parent, sent: 0})
+        me = self()
+
+        encoder =
+          spawn_link(fn ->
+            encode_loop(%{
+              socket: socket,
+              rows: rows_per_frame,
+              ack: {collector, me},
+              sent: 0
+            })
+          end)
+
+        rows_loop(ctx, encoder)
       end)
 
-    %__MODULE__{pid: pid, ctx: ctx}
+    %__MODULE__{pid: pid}
   end
 
   @doc "Ships the events of one drain slice (`{seq, pid, raw}` in seq order)."
   def ship(%__MODULE__{} = sh, []), do: sh
 
   def ship(%__MODULE__{pid: pid} = sh, events) do
-    {rows, ctx} = Events.slice_rows(events, sh.ctx)
-
     sh = if sh.pending >= @in_flight, do: await_one(sh), else: sh
-    send(pid, {:rows, rows})
-    %{sh | pending: sh.pending + 1, ctx: ctx}
+    send(pid, {:events, events})
+    %{sh | pending: sh.pending + 1}
   end
 
   @doc "Counts an acknowledgement the owner's receive loop took (`{:shipped, pid}`)."
@@ -83,20 +97,47 @@ defmodule ElixirScope.Agent.Shipper do
     end
   end
 
-  defp loop(st) do
+  ## The rows stage
+
+  defp rows_loop(ctx, encoder) do
+    receive do
+      {:events, events} ->
+        {rows, ctx} = Events.slice_rows(events, ctx)
+        send(encoder, {:rows, rows})
+        rows_loop(ctx, encoder)
+
+      :close ->
+        # Done when the encoder is: everything before the close has been written then.
+        ref = Process.monitor(encoder)
+        send(encoder, :close)
+
+        receive do
+          {:DOWN, ^ref, _, _, _} -> :ok
+        end
+
+      other ->
+        send(encoder, other)
+        rows_loop(ctx, encoder)
+    end
+  end
+
+  ## The encoder
+
+  defp encode_loop(st) do
     receive do
       {:rows, rows} ->
         st = send_rows(st, rows)
-        send(st.parent, {:shipped, self()})
-        loop(st)
+        {collector, rows_pid} = st.ack
+        send(collector, {:shipped, rows_pid})
+        encode_loop(st)
 
       {:frame, type, payload} ->
         :gen_tcp.send(st.socket, [type | payload])
-        loop(st)
+        encode_loop(st)
 
       {:stats, stats} ->
         :gen_tcp.send(st.socket, [@stats | JSON.encode(Map.put(stats, :events, st.sent))])
-        loop(st)
+        encode_loop(st)
 
       :close ->
         # Shut down the sending side only after the driver's queue is written out, then close.
