@@ -22,6 +22,10 @@ defmodule ElixirScope.Agent.Instrumenter do
   @doc """
   Instruments each `%{"module" => name, "functions" => nil | [%{"name", "arity"}]}` found under
   `lib_dir`. Returns `{instrumented :: [%Loaded{}], skipped :: [{name, reason}], next_site}`.
+
+  Reading and rewriting go module after module (sites are numbered in plan order); compiling,
+  most of the time (the compiler's SSA passes over the rewritten code), runs on every scheduler
+  at once; loading goes in plan order again.
   """
   def instrument(modules, lib_dir, first_site \\ 1, opts \\ []) do
     root = Path.expand("../../..", lib_dir)
@@ -29,16 +33,27 @@ defmodule ElixirScope.Agent.Instrumenter do
     names = for p <- modules, n = plan_name(p), is_binary(n), do: "Elixir." <> n
     opts = Keyword.put(opts, :modules, names)
 
-    Enum.reduce(modules, {[], [], first_site}, fn plan, {done, skipped, site} ->
-      name = plan_name(plan)
+    {prepared, next} =
+      Enum.map_reduce(modules, first_site, fn plan, site ->
+        name = plan_name(plan)
 
-      case instrument_one(name, plan_functions(plan), lib_dir, root, site, opts) do
-        {:ok, loaded, nil} -> {[loaded | done], skipped, site}
-        {:ok, loaded, next} -> {[loaded | done], skipped, next}
-        {:skip, reason} -> {done, [{name, reason} | skipped], site}
-      end
-    end)
-    |> then(fn {done, skipped, site} -> {Enum.reverse(done), Enum.reverse(skipped), site} end)
+        case prepare_one(name, plan_functions(plan), lib_dir, root, site, opts) do
+          {:rewritten, _, next} = r -> {{name, r}, next}
+          other -> {{name, other}, site}
+        end
+      end)
+
+    {done, skipped} =
+      prepared
+      |> compile_all()
+      |> Enum.reduce({[], []}, fn {name, r}, {done, skipped} ->
+        case finish(r) do
+          {:ok, loaded} -> {[loaded | done], skipped}
+          {:skip, reason} -> {done, [{name, reason} | skipped]}
+        end
+      end)
+
+    {Enum.reverse(done), Enum.reverse(skipped), next}
   end
 
   @doc "Loads the original code of instrumented modules back. Returns the modules not restored."
@@ -52,26 +67,73 @@ defmodule ElixirScope.Agent.Instrumenter do
 
   @doc "Instruments one .beam file (used directly by tests). Same result shape as above."
   def instrument_file(path, name, functions, root, site, opts \\ []) do
+    r = prepare_file(path, name, functions, root, site, opts)
+
+    case finish(compile_prepared(r)) do
+      {:ok, loaded} -> {:ok, loaded, next_of(r)}
+      {:skip, _} = skip -> skip
+    end
+  end
+
+  defp next_of({:rewritten, _, next}), do: next
+  defp next_of(_), do: nil
+
+  # `{:rewritten, job, next_site}`, `{:prebuilt, loaded}` or `{:skip, reason}`.
+  defp prepare_file(path, name, functions, root, site, opts) do
     with {:ok, info} <- read_beam(path),
          :ok <- prebuilt(info, name, path),
          :ok <- check_module(info, root),
          {forms, fns, sites, next} <- rewrite(info, functions, site, opts),
-         :ok <- nonempty(fns),
-         {:ok, bin} <- compile(info, forms),
-         :ok <- load(info.module, path, bin) do
-      Events.register_sites(sites)
+         :ok <- nonempty(fns) do
+      {:rewritten, %{info: info, forms: forms, fns: fns, sites: sites, name: name, path: path},
+       next}
+    end
+  end
+
+  # Compiles the rewritten modules, on as many processes as there are schedulers (results in
+  # the order given).
+  defp compile_all(prepared) do
+    prepared
+    |> Task.async_stream(fn {_name, r} -> compile_prepared(r) end,
+      max_concurrency: max(System.schedulers_online(), 1),
+      ordered: true,
+      timeout: :infinity
+    )
+    |> Enum.zip_with(prepared, fn
+      {:ok, result}, {name, _} -> {name, result}
+      {:exit, reason}, {name, _} -> {name, {:skip, "could not instrument: #{inspect(reason)}"}}
+    end)
+  end
+
+  defp compile_prepared({:rewritten, job, _next}) do
+    case compile(job.info, job.forms) do
+      {:ok, bin} -> {:compiled, job, bin}
+      {:skip, _} = skip -> skip
+    end
+  rescue
+    e -> {:skip, "could not instrument: " <> Exception.message(e)}
+  end
+
+  defp compile_prepared(other), do: other
+
+  defp finish({:compiled, %{info: info} = job, bin}) do
+    with :ok <- load(info.module, job.path, bin) do
+      Events.register_sites(job.sites)
       Events.register_behaviour(info.module, info.attributes, info.forms)
 
       {:ok,
        %Loaded{
          module: info.module,
-         name: name,
-         path: path,
+         name: job.name,
+         path: job.path,
          original: info.binary,
-         functions: fns
-       }, next}
+         functions: job.fns
+       }}
     end
   end
+
+  defp finish({:prebuilt, loaded}), do: {:ok, loaded}
+  defp finish({:skip, _} = skip), do: skip
 
   @doc """
   Rewrites one .beam file for build-time instrumentation (`mix compile.elixir_scope`): the
@@ -136,20 +198,20 @@ defmodule ElixirScope.Agent.Instrumenter do
         end)
         |> Enum.uniq()
 
-      {:ok, %Loaded{module: mod, name: name, path: path, original: nil, functions: fns}, nil}
+      {:prebuilt, %Loaded{module: mod, name: name, path: path, original: nil, functions: fns}}
     else
       :ok
     end
   end
 
-  defp instrument_one(name, functions, lib_dir, root, site, opts) do
+  defp prepare_one(name, functions, lib_dir, root, site, opts) do
     cond do
       not is_binary(name) or not Regex.match?(~r/^[A-Z][A-Za-z0-9_.]*$/, name) ->
         {:skip, "not an Elixir module name"}
 
       true ->
         case find_beam(name, lib_dir) do
-          {:ok, path} -> instrument_file(path, name, functions, root, site, opts)
+          {:ok, path} -> prepare_file(path, name, functions, root, site, opts)
           {:skip, reason} -> {:skip, reason}
         end
     end
@@ -364,6 +426,12 @@ defmodule ElixirScope.Agent.Instrumenter do
       :binary,
       :return_errors,
       :no_spawn_compiler_process,
+      # The type pass is a third of the compile time of rewritten code (its many try/case
+      # blocks; every value goes through a remote call to the runtime, which leaves it little
+      # to prove), and agent.int_vs_full and agent.hot_path_ns measured no difference without it
+      # (alternating runs, 2026-12-03). Turning off the dead-code, liveness and sinking passes
+      # too would halve the time again, but the compiler then fails on some modules.
+      :no_type_opt,
       {:source, String.to_charlist(info.source)},
       {:debug_info, {info.debug_info.backend, info.debug_info.data}},
       {:extra_chunks, info.extra}
