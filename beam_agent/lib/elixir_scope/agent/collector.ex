@@ -306,7 +306,9 @@ defmodule ElixirScope.Agent.Collector do
 
     base = :erlang.unique_integer([:monotonic])
     t0 = :os.perf_counter()
-    {loaded, skipped, _next} = Instrumenter.instrument(plan["modules"], lib_dir, next_site())
+
+    {loaded, skipped, _next} =
+      Instrumenter.instrument(plan["modules"], lib_dir, next_site(), cache_dir: cache_dir(lib_dir))
 
     ready = %{
       instrumented: Enum.map(loaded, &%{module: &1.name, functions: length(&1.functions)}),
@@ -403,7 +405,10 @@ defmodule ElixirScope.Agent.Collector do
     not_restored = Instrumenter.restore(drop)
     kept = MapSet.new(keep, & &1.name)
     add = for {name, m} <- wanted, not MapSet.member?(kept, name), do: m
-    {added, skipped, _} = Instrumenter.instrument(add, lib_dir, next_site())
+
+    {added, skipped, _} =
+      Instrumenter.instrument(add, lib_dir, next_site(), cache_dir: cache_dir(lib_dir))
+
     loaded = keep ++ added
     sampling? = plan["sampling"] != "off"
     if not sampling?, do: Overload.clear()
@@ -471,6 +476,15 @@ defmodule ElixirScope.Agent.Collector do
       _ -> :ets.foldl(fn {s, _}, m -> max(s, m) end, 0, Store.sites_table()) + 1
     end
   end
+
+  # Instrumented binaries kept for the next recording of the same build (see `Instrumenter`).
+  defp cache_dir(lib_dir) when is_binary(lib_dir) do
+    if Path.type(lib_dir) == :absolute,
+      do: Path.join(Path.dirname(lib_dir), "elixir_scope_cache"),
+      else: nil
+  end
+
+  defp cache_dir(_), do: nil
 
   defp disable do
     case Store.atomics() do

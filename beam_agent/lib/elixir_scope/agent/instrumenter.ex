@@ -82,11 +82,21 @@ defmodule ElixirScope.Agent.Instrumenter do
   defp prepare_file(path, name, functions, root, site, opts) do
     with {:ok, info} <- read_beam(path),
          :ok <- prebuilt(info, name, path),
-         :ok <- check_module(info, root),
-         {forms, fns, sites, next} <- rewrite(info, functions, site, opts),
-         :ok <- nonempty(fns) do
-      {:rewritten, %{info: info, forms: forms, fns: fns, sites: sites, name: name, path: path},
-       next}
+         :ok <- check_module(info, root) do
+      key = cache_key(info, functions, site, opts)
+
+      case cached(opts[:cache_dir], key) do
+        {bin, fns, sites, next} ->
+          job = %{info: info, fns: fns, sites: sites, name: name, path: path}
+          {:rewritten, Map.put(job, :binary, bin), next}
+
+        nil ->
+          with {forms, fns, sites, next} <- rewrite(info, functions, site, opts),
+               :ok <- nonempty(fns) do
+            job = %{info: info, forms: forms, fns: fns, sites: sites, name: name, path: path}
+            {:rewritten, Map.merge(job, %{cache: {opts[:cache_dir], key}, next: next}), next}
+          end
+      end
     end
   end
 
@@ -105,10 +115,17 @@ defmodule ElixirScope.Agent.Instrumenter do
     end)
   end
 
+  defp compile_prepared({:rewritten, %{binary: bin} = job, _next}), do: {:compiled, job, bin}
+
   defp compile_prepared({:rewritten, job, _next}) do
     case compile(job.info, job.forms) do
-      {:ok, bin} -> {:compiled, job, bin}
-      {:skip, _} = skip -> skip
+      {:ok, bin} ->
+        {dir, key} = job.cache
+        store(dir, key, {bin, job.fns, job.sites, job.next})
+        {:compiled, job, bin}
+
+      {:skip, _} = skip ->
+        skip
     end
   rescue
     e -> {:skip, "could not instrument: " <> Exception.message(e)}
@@ -456,5 +473,64 @@ defmodule ElixirScope.Agent.Instrumenter do
     else
       {:skip, "old code of the module is still running"}
     end
+  end
+
+  ## The cache of instrumented binaries
+  #
+  # Recording the same project again instruments the same modules the same way: the compiled
+  # result is kept in `opts[:cache_dir]` (the collector uses `_build/<env>/elixir_scope_cache`),
+  # one file per key. The key covers everything the result depends on: the original .beam, the
+  # functions planned, the first site number, the rewriter's options (bindings, the planned
+  # modules that keep tail calls) and the agent's own code. A file that cannot be read or does
+  # not hold what it should is ignored (and replaced); one that cannot be written is skipped.
+
+  @cache_format 1
+  @max_cache_files 2_000
+
+  defp cache_key(info, functions, site, opts) do
+    agent = for m <- [__MODULE__, Rewriter, ElixirScope.Agent.Runtime], do: m.module_info(:md5)
+
+    :erlang.md5(
+      :erlang.term_to_binary(
+        {@cache_format, agent, :erlang.md5(info.binary), functions, site,
+         Keyword.take(opts, [:bindings, :modules]), :erlang.system_info(:otp_release)}
+      )
+    )
+    |> Base.encode16(case: :lower)
+  end
+
+  defp cached(nil, _key), do: nil
+
+  defp cached(dir, key) do
+    with {:ok, data} <- File.read(Path.join(dir, key <> ".cache")),
+         {@cache_format, ^key, {bin, fns, sites, next} = entry}
+         when is_binary(bin) and is_list(fns) and is_list(sites) <-
+           :erlang.binary_to_term(data, [:safe]),
+         true <- is_integer(next) or next == nil do
+      entry
+    else
+      _ -> nil
+    end
+  rescue
+    _ -> nil
+  end
+
+  defp store(nil, _key, _entry), do: :ok
+
+  defp store(dir, key, entry) do
+    File.mkdir_p!(dir)
+    prune(dir)
+    file = Path.join(dir, key <> ".cache")
+    tmp = "#{file}.#{System.unique_integer([:positive])}.tmp"
+    File.write!(tmp, :erlang.term_to_binary({@cache_format, key, entry}))
+    File.rename!(tmp, file)
+  rescue
+    _ -> :ok
+  end
+
+  # Entries of modules since changed are never read again: start over when there are many.
+  defp prune(dir) do
+    files = Path.wildcard(Path.join(dir, "*.cache"))
+    if length(files) >= @max_cache_files, do: Enum.each(files, &File.rm/1)
   end
 end
