@@ -171,9 +171,9 @@ defmodule ElixirScope.Agent.Events do
 
   @doc """
   The rows of a drain slice (`{seq, pid, raw}` in seq order): `{rows, ctx}`, as `to_rows/3` of
-  each event would give them. The common events (a CALL without head variables, RETURN and
-  TAIL_CALL of a site and a process already seen, no OTP callback open) take a short path that
-  builds the row directly; every other event goes through `to_rows/3`.
+  each event would give them. The common events (CALL with or without head variables, RETURN
+  and TAIL_CALL of sites and a process already seen, no OTP callback open) take a short path
+  that builds the rows directly; every other event goes through `to_rows/3`.
   """
   def slice_rows(events, ctx), do: slice_rows(events, ctx, ctx.open, [])
 
@@ -206,8 +206,60 @@ defmodule ElixirScope.Agent.Events do
     end
   end
 
+  # A CALL carrying head variables: its row, then one BINDING row per variable.
+  defp slice_rows(
+         [{_, pid, {@call, seq, ts, site, cid, parent, args, bindings} = ev} | rest],
+         ctx,
+         open,
+         acc
+       )
+       when args != @sampled and map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0 and
+              map_size(open) <= @max_cached do
+    case {ctx.sites, ctx.pids} do
+      {%{^site => {mod, fun, arity, line, file, name, nil}}, %{^pid => pid_text}} ->
+        base = ctx.base
+
+        ids =
+          {rebase(seq, base), ns(ts - ctx.t0, ctx.unit), rebase(cid, base), rebase(parent, base)}
+
+        {s, t, c, p} = ids
+
+        call =
+          {s, t, @call, pid_text, mod, fun, arity, c, p, file, line, name,
+           Value.encode(args, ctx.values)}
+
+        case fast_bindings(binding_values(bindings), 1, site, ids, pid_text, ctx, [call | acc]) do
+          :miss -> slow_rows(ev, pid, rest, ctx, open, acc)
+          acc -> slice_rows(rest, ctx, Map.put(open, pid, cid), acc)
+        end
+
+      _ ->
+        slow_rows(ev, pid, rest, ctx, open, acc)
+    end
+  end
+
   defp slice_rows([{_, pid, ev} | rest], ctx, open, acc),
     do: slow_rows(ev, pid, rest, ctx, open, acc)
+
+  # BINDING rows of the i-th variable on (site `site + i`, seq offset `i`), or :miss when a site
+  # is not cached yet.
+  defp fast_bindings([], _i, _site, _ids, _pid_text, _ctx, acc), do: acc
+
+  defp fast_bindings([value | values], i, site, {s, t, c, p} = ids, pid_text, ctx, acc) do
+    key = site + i
+
+    case ctx.sites do
+      %{^key => {mod, fun, arity, line, file, name, _role}} ->
+        row =
+          {s + i, t, @binding, pid_text, mod, fun, arity, c, p, file, line, name,
+           Value.encode(value, ctx.values)}
+
+        fast_bindings(values, i + 1, site, ids, pid_text, ctx, [row | acc])
+
+      _ ->
+        :miss
+    end
+  end
 
   defp slow_rows(ev, pid, rest, ctx, open, acc) do
     {rows, ctx} = to_rows(ev, pid, %{ctx | open: open})
