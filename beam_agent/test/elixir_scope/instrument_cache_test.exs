@@ -2,7 +2,7 @@ defmodule ElixirScope.Agent.InstrumentCacheTest do
   # Records into the one shared store: one at a time.
   use ExUnit.Case, async: false
 
-  @compile {:no_warn_undefined, [ESFix.Cached]}
+  @compile {:no_warn_undefined, [ESFix.Cached, ESFix.Par1, ESFix.Par2, ESFix.Par3]}
 
   alias ElixirScope.Agent.{Fixtures, Instrumenter, Recording}
 
@@ -99,5 +99,40 @@ defmodule ElixirScope.Agent.InstrumentCacheTest do
     {[loaded], _} = instrument(fix, Path.join(blocker, "cache"))
     assert {["loop" | _], _} = recorded_calls()
     restore([loaded])
+  end
+
+  test "several modules (compiled at once): loaded in plan order, sites numbered in plan order, skips named" do
+    source =
+      for i <- 1..3, into: "" do
+        "defmodule ESFix.Par#{i} do\n  def f#{i}(x), do: x + #{i}\n  def g#{i}(y), do: f#{i}(y) * 2\nend\n"
+      end
+
+    fix = Fixtures.compile(source, name: "parallel")
+
+    plan =
+      for m <- ["ESFix.Par1", "ESFix.Missing", "ESFix.Par2", "ESFix.Par3"],
+          do: %{"module" => m, "functions" => nil}
+
+    {loaded, skipped, next} = Instrumenter.instrument(plan, fix.lib_dir, 5_000_000)
+    assert Enum.map(loaded, & &1.module) == [ESFix.Par1, ESFix.Par2, ESFix.Par3]
+    assert [{"ESFix.Missing", reason}] = skipped
+    assert reason =~ "no compiled module"
+
+    {{:ok, 10}, rows} = Recording.record(fn -> ESFix.Par1.g1(5) + ESFix.Par3.f3(-5) end)
+
+    assert Enum.map(rows, &{&1.module, &1.function, &1.kind}) |> Enum.filter(&(elem(&1, 2) == 1)) ==
+             [{"ESFix.Par1", "g1", 1}, {"ESFix.Par1", "f1", 1}, {"ESFix.Par3", "f3", 1}]
+
+    # The same numbering as instrumenting them one after the other.
+    restore(loaded)
+
+    {again, last} =
+      Enum.reduce(plan, {[], 5_000_000}, fn p, {acc, site} ->
+        {l, _, n} = Instrumenter.instrument([p], fix.lib_dir, site)
+        {acc ++ l, n}
+      end)
+
+    assert last == next
+    restore(again)
   end
 end
