@@ -76,4 +76,49 @@ defmodule ElixirScope.Agent.ArrowTest do
     assert length(read.fields) == 13
     assert [%{length: 0}] = read.batches
   end
+
+  # What the column builders must give, written the plain way.
+  defp reference(:int64, rows, i),
+    do: for(r <- rows, into: <<>>, do: <<elem(r, i - 1)::little-signed-64>>)
+
+  defp reference(:int32, rows, i),
+    do: for(r <- rows, into: <<>>, do: <<elem(r, i - 1)::little-signed-32>>)
+
+  defp reference(:int8, rows, i),
+    do: for(r <- rows, into: <<>>, do: <<elem(r, i - 1)::little-signed-8>>)
+
+  defp reference(_varbinary, rows, i) do
+    values = Enum.map(rows, &elem(&1, i - 1))
+    ends = Enum.scan(values, 0, &(byte_size(&1) + &2))
+    offsets = for e <- [0 | ends], into: <<>>, do: <<e::little-signed-32>>
+    offsets <> IO.iodata_to_binary(values)
+  end
+
+  defp built(:int64, rows, i), do: ElixirScope.Agent.ArrowColumns.int64(rows, i)
+  defp built(:int32, rows, i), do: ElixirScope.Agent.ArrowColumns.int32(rows, i)
+  defp built(:int8, rows, i), do: ElixirScope.Agent.ArrowColumns.int8(rows, i)
+
+  defp built(_, rows, i),
+    do: IO.iodata_to_binary(ElixirScope.Agent.ArrowColumns.varbinary(rows, i))
+
+  test "column buffers: a value repeated over the whole batch (written at once) or changing anywhere" do
+    [first | _] = @rows
+    same = List.duplicate(first, 300)
+    # The same value in every row but the last, or but the first.
+    last_differs = same ++ [Enum.at(@rows, 3)]
+    first_differs = [Enum.at(@rows, 3) | same]
+    # Equal content in distinct binaries counts as the same value.
+    copies = for _ <- 1..5, do: put_elem(first, 4, :binary.copy("Sample.Math"))
+
+    for rows <- [[first], same, last_differs, first_differs, @rows, copies, []],
+        {{name, type}, i} <- Enum.with_index(Events.schema(), 1) do
+      assert built(type, rows, i) == reference(type, rows, i), "#{name} of #{length(rows)} rows"
+    end
+
+    # A stream of a constant batch reads back, cell for cell.
+    %{batches: [%{length: 300, columns: columns}]} =
+      ArrowReader.read(IO.iodata_to_binary(Arrow.stream(Events.schema(), same)))
+
+    assert columns == for(v <- Tuple.to_list(first), do: List.duplicate(v, 300))
+  end
 end
