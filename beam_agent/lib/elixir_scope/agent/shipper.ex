@@ -1,28 +1,31 @@
 defmodule ElixirScope.Agent.Shipper do
   @moduledoc false
-  # The collector's pipeline after the drain, in two processes of their own:
+  # The collector's pipeline after the drain, in processes of its own:
   #
   #   collector (drain, in capture order)
-  #     → rows    turns the raw events of a slice into rows (`Events.slice_rows/2`, which keeps
-  #               the context: sites, pids, open callbacks)
-  #     → encoder encodes them as Arrow IPC and writes EVENTS frames to the recorder's socket.
+  #     → rows     turns the raw events of a slice into rows (`Events.slice_rows/2`, which keeps
+  #                the context: sites, pids, open callbacks)
+  #     → encoders (`@encoders` of them, slices in turn) encode rows as Arrow IPC
+  #     → writer   writes the EVENTS frames to the recorder's socket in slice order.
   #
-  # The three steps take about the same time per event, so on a machine with cores to spare
-  # they overlap instead of adding up. Every other frame of the session goes the same way
-  # (through `rows`, then the encoder), so frames leave in the order the collector made them.
+  # Encoding is the longest step per event; with two encoders it uses both cores of a small
+  # machine while the other steps wait. Every other frame of the session goes through `rows`
+  # to the writer, which writes it after the slices handed over before it, so frames leave in
+  # the order the collector made them.
   #
   # The collector keeps at most `@in_flight` slices on their way (`ship/2` waits for the oldest
-  # one otherwise; the encoder acknowledges each slice with `{:shipped, rows_pid}`, and one that
-  # reaches the collector's own receive loop is counted with `shipped/1`), so a slow socket or a
-  # busy machine slows the collector down instead of filling these mailboxes. The encoder is
-  # linked to `rows`, `rows` to the collector: if either stage dies, the collector sees `rows`
-  # exit (`pid` below).
+  # one otherwise; the writer acknowledges each slice with `{:shipped, rows_pid}`, and one that
+  # reaches the collector's own receive loop is counted with `shipped/1`), so a slow socket or
+  # a busy machine slows the collector down instead of filling these mailboxes. The encoders
+  # and the writer are linked to `rows`, `rows` to the collector: if any of them dies, the
+  # collector sees `rows` exit (`pid` below).
 
   alias ElixirScope.Agent.{Arrow, Events, JSON}
 
   @events 4
   @stats 6
-  @in_flight 3
+  @in_flight 4
+  @encoders 2
 
   defstruct [:pid, pending: 0]
 
@@ -34,17 +37,13 @@ defmodule ElixirScope.Agent.Shipper do
       spawn_link(fn ->
         me = self()
 
-        encoder =
-          spawn_link(fn ->
-            encode_loop(%{
-              socket: socket,
-              rows: rows_per_frame,
-              ack: {collector, me},
-              sent: 0
-            })
-          end)
+        writer =
+          spawn_link(fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end)
 
-        rows_loop(ctx, encoder)
+        encoders =
+          for _ <- 1..@encoders, do: spawn_link(fn -> encode_loop(writer, rows_per_frame) end)
+
+        rows_loop(%{ctx: ctx, writer: writer, encoders: encoders, next: 0})
       end)
 
     %__MODULE__{pid: pid}
@@ -99,60 +98,76 @@ defmodule ElixirScope.Agent.Shipper do
 
   ## The rows stage
 
-  defp rows_loop(ctx, encoder) do
+  defp rows_loop(st) do
     receive do
       {:events, events} ->
-        {rows, ctx} = Events.slice_rows(events, ctx)
-        send(encoder, {:rows, rows})
-        rows_loop(ctx, encoder)
+        {rows, ctx} = Events.slice_rows(events, st.ctx)
+        k = st.next
+        send(Enum.at(st.encoders, rem(k, @encoders)), {:encode, k, rows})
+        send(st.writer, {:slice, k})
+        rows_loop(%{st | ctx: ctx, next: k + 1})
 
       :close ->
-        # Done when the encoder is: everything before the close has been written then.
-        ref = Process.monitor(encoder)
-        send(encoder, :close)
+        # Done when the writer is: everything before the close has been written then.
+        ref = Process.monitor(st.writer)
+        send(st.writer, :close)
 
         receive do
           {:DOWN, ^ref, _, _, _} -> :ok
         end
 
+        Enum.each(st.encoders, &send(&1, :close))
+
       other ->
-        send(encoder, other)
-        rows_loop(ctx, encoder)
+        send(st.writer, other)
+        rows_loop(st)
     end
   end
 
-  ## The encoder
+  ## The encoders
 
-  defp encode_loop(st) do
+  defp encode_loop(writer, rows_per_frame) do
     receive do
-      {:rows, rows} ->
-        st = send_rows(st, rows)
-        {collector, rows_pid} = st.ack
-        send(collector, {:shipped, rows_pid})
-        encode_loop(st)
+      {:encode, k, rows} ->
+        frames =
+          rows
+          |> Enum.chunk_every(rows_per_frame)
+          |> Enum.map(&[@events | Arrow.stream(Events.schema(), &1)])
+
+        send(writer, {:encoded, k, frames, length(rows)})
+        encode_loop(writer, rows_per_frame)
+
+      :close ->
+        :ok
+    end
+  end
+
+  ## The writer
+
+  defp write_loop(st) do
+    receive do
+      {:slice, k} ->
+        # The encoded slices arrive in any order; each is written in its turn.
+        receive do
+          {:encoded, ^k, frames, n} ->
+            Enum.each(frames, &:gen_tcp.send(st.socket, &1))
+            {collector, rows_pid} = st.ack
+            send(collector, {:shipped, rows_pid})
+            write_loop(%{st | sent: st.sent + n})
+        end
 
       {:frame, type, payload} ->
         :gen_tcp.send(st.socket, [type | payload])
-        encode_loop(st)
+        write_loop(st)
 
       {:stats, stats} ->
         :gen_tcp.send(st.socket, [@stats | JSON.encode(Map.put(stats, :events, st.sent))])
-        encode_loop(st)
+        write_loop(st)
 
       :close ->
         # Shut down the sending side only after the driver's queue is written out, then close.
         :gen_tcp.shutdown(st.socket, :write)
         :gen_tcp.close(st.socket)
     end
-  end
-
-  defp send_rows(st, rows) do
-    rows
-    |> Enum.chunk_every(st.rows)
-    |> Enum.each(fn chunk ->
-      :gen_tcp.send(st.socket, [@events | Arrow.stream(Events.schema(), chunk)])
-    end)
-
-    %{st | sent: st.sent + length(rows)}
   end
 end
