@@ -189,15 +189,9 @@ defmodule ElixirScope.Agent.Events do
               map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0 and
               map_size(open) <= @max_cached do
     case {ctx.sites, ctx.pids} do
-      {%{^site => {mod, fun, arity, line, file, name, nil}}, %{^pid => pid_text}}
+      {%{^site => {_, _, _, _, _, _, nil} = info}, %{^pid => pid_text}}
       when kind != @call or value != @sampled ->
-        base = ctx.base
-
-        row =
-          {rebase(seq, base), ns(ts - ctx.t0, ctx.unit), kind, pid_text, mod, fun, arity,
-           rebase(cid, base), rebase(parent, base), file, line, name,
-           Value.encode(value, ctx.values)}
-
+        row = fast_row(kind, ids(seq, ts, cid, parent, ctx), 0, pid_text, info, value, ctx)
         open = if kind == @call, do: Map.put(open, pid, cid), else: Map.put(open, pid, parent)
         slice_rows(rest, ctx, open, [row | acc])
 
@@ -216,17 +210,9 @@ defmodule ElixirScope.Agent.Events do
        when args != @sampled and map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0 and
               map_size(open) <= @max_cached do
     case {ctx.sites, ctx.pids} do
-      {%{^site => {mod, fun, arity, line, file, name, nil}}, %{^pid => pid_text}} ->
-        base = ctx.base
-
-        ids =
-          {rebase(seq, base), ns(ts - ctx.t0, ctx.unit), rebase(cid, base), rebase(parent, base)}
-
-        {s, t, c, p} = ids
-
-        call =
-          {s, t, @call, pid_text, mod, fun, arity, c, p, file, line, name,
-           Value.encode(args, ctx.values)}
+      {%{^site => {_, _, _, _, _, _, nil} = info}, %{^pid => pid_text}} ->
+        ids = ids(seq, ts, cid, parent, ctx)
+        call = fast_row(@call, ids, 0, pid_text, info, args, ctx)
 
         case fast_bindings(binding_values(bindings), 1, site, ids, pid_text, ctx, [call | acc]) do
           :miss -> slow_rows(ev, pid, rest, ctx, open, acc)
@@ -245,20 +231,29 @@ defmodule ElixirScope.Agent.Events do
   # is not cached yet.
   defp fast_bindings([], _i, _site, _ids, _pid_text, _ctx, acc), do: acc
 
-  defp fast_bindings([value | values], i, site, {s, t, c, p} = ids, pid_text, ctx, acc) do
+  defp fast_bindings([value | values], i, site, ids, pid_text, ctx, acc) do
     key = site + i
 
     case ctx.sites do
-      %{^key => {mod, fun, arity, line, file, name, _role}} ->
-        row =
-          {s + i, t, @binding, pid_text, mod, fun, arity, c, p, file, line, name,
-           Value.encode(value, ctx.values)}
-
+      %{^key => info} ->
+        row = fast_row(@binding, ids, i, pid_text, info, value, ctx)
         fast_bindings(values, i + 1, site, ids, pid_text, ctx, [row | acc])
 
       _ ->
         :miss
     end
+  end
+
+  # Session-relative seq, time, call id and parent of an event.
+  defp ids(seq, ts, cid, parent, %{base: base} = ctx),
+    do: {rebase(seq, base), ns(ts - ctx.t0, ctx.unit), rebase(cid, base), rebase(parent, base)}
+
+  # The row `row/10` makes, from a cached site and pid text (`offset` added to the seq).
+  defp fast_row(kind, {s, t, c, p}, offset, pid_text, site_info, value, ctx) do
+    {mod, fun, arity, line, file, name, _role} = site_info
+
+    {s + offset, t, kind, pid_text, mod, fun, arity, c, p, file, line, name,
+     Value.encode(value, ctx.values)}
   end
 
   defp slow_rows(ev, pid, rest, ctx, open, acc) do

@@ -83,9 +83,10 @@ defmodule ElixirScope.Agent.Instrumenter do
     with {:ok, info} <- read_beam(path),
          :ok <- prebuilt(info, name, path),
          :ok <- check_module(info, root) do
-      key = cache_key(info, functions, site, opts)
+      dir = opts[:cache_dir]
+      key = if dir, do: cache_key(info, functions, site, opts)
 
-      case cached(opts[:cache_dir], key) do
+      case cached(dir, key) do
         {bin, fns, sites, next} ->
           job = %{info: info, fns: fns, sites: sites, name: name, path: path}
           {:rewritten, Map.put(job, :binary, bin), next}
@@ -94,7 +95,7 @@ defmodule ElixirScope.Agent.Instrumenter do
           with {forms, fns, sites, next} <- rewrite(info, functions, site, opts),
                :ok <- nonempty(fns) do
             job = %{info: info, forms: forms, fns: fns, sites: sites, name: name, path: path}
-            {:rewritten, Map.merge(job, %{cache: {opts[:cache_dir], key}, next: next}), next}
+            {:rewritten, Map.put(job, :cache, {dir, key}), next}
           end
       end
     end
@@ -117,11 +118,11 @@ defmodule ElixirScope.Agent.Instrumenter do
 
   defp compile_prepared({:rewritten, %{binary: bin} = job, _next}), do: {:compiled, job, bin}
 
-  defp compile_prepared({:rewritten, job, _next}) do
+  defp compile_prepared({:rewritten, job, next}) do
     case compile(job.info, job.forms) do
       {:ok, bin} ->
         {dir, key} = job.cache
-        store(dir, key, {bin, job.fns, job.sites, job.next})
+        store(dir, key, {bin, job.fns, job.sites, next})
         {:compiled, job, bin}
 
       {:skip, _} = skip ->
