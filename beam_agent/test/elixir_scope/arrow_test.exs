@@ -121,4 +121,11 @@ defmodule ElixirScope.Agent.ArrowTest do
 
     assert columns == for(v <- Tuple.to_list(first), do: List.duplicate(v, 300))
   end
+
+  test "chunks/2 cuts a list as Enum.chunk_every/2 does" do
+    for len <- [0, 1, 2, 7, 8, 9, 16, 17, 100], n <- [1, 2, 8, 16, 1000] do
+      list = Enum.to_list(1..len//1)
+      assert Arrow.chunks(list, n) == Enum.chunk_every(list, n), "#{len} in chunks of #{n}"
+    end
+  end
 end

@@ -214,7 +214,7 @@ defmodule ElixirScope.Agent.Events do
         ids = ids(seq, ts, cid, parent, ctx)
         call = fast_row(@call, ids, 0, pid_text, info, args, ctx)
 
-        case fast_bindings(binding_values(bindings), 1, site, ids, pid_text, ctx, [call | acc]) do
+        case fast_bindings(bindings, 1, site, ids, pid_text, ctx, [call | acc]) do
           :miss -> slow_rows(ev, pid, rest, ctx, open, acc)
           acc -> slice_rows(rest, ctx, Map.put(open, pid, cid), acc)
         end
@@ -229,9 +229,8 @@ defmodule ElixirScope.Agent.Events do
 
   # BINDING rows of the i-th variable on (site `site + i`, seq offset `i`), or :miss when a site
   # is not cached yet.
-  defp fast_bindings([], _i, _site, _ids, _pid_text, _ctx, acc), do: acc
-
-  defp fast_bindings([value | values], i, site, ids, pid_text, ctx, acc) do
+  # (As `binding_values/1`: at most `@seq_step - 1` of them, up to an improper tail.)
+  defp fast_bindings([value | values], i, site, ids, pid_text, ctx, acc) when i < @seq_step do
     key = site + i
 
     case ctx.sites do
@@ -243,6 +242,8 @@ defmodule ElixirScope.Agent.Events do
         :miss
     end
   end
+
+  defp fast_bindings(_done, _i, _site, _ids, _pid_text, _ctx, acc), do: acc
 
   # Session-relative seq, time, call id and parent of an event.
   defp ids(seq, ts, cid, parent, %{base: base} = ctx),
@@ -337,8 +338,10 @@ defmodule ElixirScope.Agent.Events do
   end
 
   # Pruned on the hot path: the list itself may have been cut.
-  defp binding_values(values) when is_list(values), do: Enum.take(proper(values), @seq_step - 1)
-  defp binding_values(_), do: []
+  defp binding_values(values), do: take_proper(values, @seq_step - 1)
+
+  defp take_proper([h | t], n) when n > 0, do: [h | take_proper(t, n - 1)]
+  defp take_proper(_, _), do: []
 
   defp proper([h | t]), do: [h | proper(t)]
   defp proper(_), do: []
@@ -645,10 +648,10 @@ defmodule ElixirScope.Agent.Events do
     {row, ctx}
   end
 
-  # The `name` column of a VM event: text, or the term whose inspect text it is (pids, the
-  # usual case, through the pid cache: inspect/1 of a pid costs ~0.8 µs).
+  # The `name` column of a VM event: text, or the term whose inspect text it is (pids and
+  # registered names, the usual cases, through the pid cache: inspect/1 costs ~1-5 µs).
   defp name_text(text, ctx) when is_binary(text), do: {text, ctx}
-  defp name_text({:text, term}, ctx) when is_pid(term), do: pid_text(term, ctx)
+  defp name_text({:text, term}, ctx) when is_pid(term) or is_atom(term), do: pid_text(term, ctx)
   defp name_text({:text, term}, ctx), do: {inspect(term), ctx}
 
   # {module, function, arity, call_id (raw seq), name, value} of a VM event; `{:text, term}`
@@ -749,7 +752,7 @@ defmodule ElixirScope.Agent.Events do
 
       _ ->
         text = inspect(pid)
-        # A long run sees many processes; keep the cache small.
+        # A long run sees many processes (and names); keep the cache small.
         pids = if map_size(pids) > @max_cached, do: %{}, else: pids
         {text, %{ctx | pids: Map.put(pids, pid, text)}}
     end

@@ -26,6 +26,11 @@ defmodule ElixirScope.Agent.Shipper do
   @stats 6
   @in_flight 4
   @encoders 2
+  # An encoder's heap (words, 4 MiB) from the start: each slice's rows (~20 words per row, a
+  # few thousand rows) arrive as one message and all of it is garbage once encoded; from the
+  # default heap the encoder grows and collects its way up to it on every slice, which made
+  # encoding ~30% slower per row.
+  @encoder_heap 524_288
 
   defstruct [:pid, pending: 0]
 
@@ -41,7 +46,12 @@ defmodule ElixirScope.Agent.Shipper do
           spawn_link(fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end)
 
         encoders =
-          for _ <- 1..@encoders, do: spawn_link(fn -> encode_loop(writer, rows_per_frame) end)
+          for _ <- 1..@encoders do
+            :erlang.spawn_opt(fn -> encode_loop(writer, rows_per_frame) end, [
+              :link,
+              min_heap_size: @encoder_heap
+            ])
+          end
 
         rows_loop(%{ctx: ctx, writer: writer, encoders: encoders, next: 0})
       end)
@@ -131,7 +141,7 @@ defmodule ElixirScope.Agent.Shipper do
       {:encode, k, rows} ->
         frames =
           rows
-          |> Enum.chunk_every(rows_per_frame)
+          |> Arrow.chunks(rows_per_frame)
           |> Enum.map(&[@events | Arrow.stream(Events.schema(), &1)])
 
         send(writer, {:encoded, k, frames, length(rows)})
