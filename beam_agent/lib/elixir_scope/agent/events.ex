@@ -171,13 +171,34 @@ defmodule ElixirScope.Agent.Events do
 
   @doc """
   The rows of a drain slice (`{seq, pid, raw}` in seq order): `{rows, ctx}`, as `to_rows/3` of
-  each event would give them. The common events (CALL with or without head variables, RETURN
-  and TAIL_CALL of sites and a process already seen, no OTP callback open) take a short path
+  each event would give them. The common events (BINDING; CALL with or without head variables,
+  RETURN and TAIL_CALL while no OTP callback is open; of sites and a process already seen) take a short path
   that builds the rows directly; every other event goes through `to_rows/3`.
   """
   def slice_rows(events, ctx), do: slice_rows(events, ctx, ctx.open, [])
 
   defp slice_rows([], ctx, open, acc), do: {:lists.reverse(acc), %{ctx | open: open}}
+
+  # Variables bound in a body: one BINDING row each (no callback state depends on them).
+  defp slice_rows(
+         [{_, pid, {@binding, seq, ts, site, cid, parent, values} = ev} | rest],
+         ctx,
+         open,
+         acc
+       ) do
+    case ctx.pids do
+      %{^pid => pid_text} ->
+        ids = ids(seq, ts, cid, parent, ctx)
+
+        case fast_bindings(values, 0, @seq_step - 1, site, ids, pid_text, ctx, acc) do
+          :miss -> slow_rows(ev, pid, rest, ctx, open, acc)
+          acc -> slice_rows(rest, ctx, open, acc)
+        end
+
+      _ ->
+        slow_rows(ev, pid, rest, ctx, open, acc)
+    end
+  end
 
   defp slice_rows(
          [{_, pid, {kind, seq, ts, site, cid, parent, value} = ev} | rest],
@@ -214,7 +235,7 @@ defmodule ElixirScope.Agent.Events do
         ids = ids(seq, ts, cid, parent, ctx)
         call = fast_row(@call, ids, 0, pid_text, info, args, ctx)
 
-        case fast_bindings(bindings, 1, site, ids, pid_text, ctx, [call | acc]) do
+        case fast_bindings(bindings, 1, @seq_step, site, ids, pid_text, ctx, [call | acc]) do
           :miss -> slow_rows(ev, pid, rest, ctx, open, acc)
           acc -> slice_rows(rest, ctx, Map.put(open, pid, cid), acc)
         end
@@ -227,23 +248,22 @@ defmodule ElixirScope.Agent.Events do
   defp slice_rows([{_, pid, ev} | rest], ctx, open, acc),
     do: slow_rows(ev, pid, rest, ctx, open, acc)
 
-  # BINDING rows of the i-th variable on (site `site + i`, seq offset `i`), or :miss when a site
-  # is not cached yet.
-  # (As `binding_values/1`: at most `@seq_step - 1` of them, up to an improper tail.)
-  defp fast_bindings([value | values], i, site, ids, pid_text, ctx, acc) when i < @seq_step do
+  # BINDING rows of the i-th variable on (site `site + i`, seq offset `i`) for i below `stop`,
+  # up to an improper tail (as `binding_rows/9`), or :miss when a site is not cached yet.
+  defp fast_bindings([value | values], i, stop, site, ids, pid_text, ctx, acc) when i < stop do
     key = site + i
 
     case ctx.sites do
       %{^key => info} ->
         row = fast_row(@binding, ids, i, pid_text, info, value, ctx)
-        fast_bindings(values, i + 1, site, ids, pid_text, ctx, [row | acc])
+        fast_bindings(values, i + 1, stop, site, ids, pid_text, ctx, [row | acc])
 
       _ ->
         :miss
     end
   end
 
-  defp fast_bindings(_done, _i, _site, _ids, _pid_text, _ctx, acc), do: acc
+  defp fast_bindings(_done, _i, _stop, _site, _ids, _pid_text, _ctx, acc), do: acc
 
   # Session-relative seq, time, call id and parent of an event.
   defp ids(seq, ts, cid, parent, %{base: base} = ctx),
