@@ -26,11 +26,11 @@ defmodule ElixirScope.Agent.Shipper do
   @stats 6
   @in_flight 4
   @encoders 2
-  # An encoder's heap (words, 4 MiB) from the start: each slice's rows (~20 words per row, a
-  # few thousand rows) arrive as one message and all of it is garbage once encoded; from the
-  # default heap the encoder grows and collects its way up to it on every slice, which made
-  # encoding ~30% slower per row.
-  @encoder_heap 524_288
+  # The heap (words, 4 MiB) of the rows process and of each encoder from the start: each slice
+  # (a few thousand events, then ~20 words per row) arrives as one message and is garbage once
+  # handed on; from the default heap they grow and collect their way up to it on every slice
+  # (encoding ~30% slower per row; the inventory suite recorded took ~20% more page faults).
+  @stage_heap 524_288
 
   defstruct [:pid, pending: 0]
 
@@ -39,22 +39,25 @@ defmodule ElixirScope.Agent.Shipper do
     collector = self()
 
     pid =
-      spawn_link(fn ->
-        me = self()
+      :erlang.spawn_opt(
+        fn ->
+          me = self()
 
-        writer =
-          spawn_link(fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end)
+          writer =
+            spawn_link(fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end)
 
-        encoders =
-          for _ <- 1..@encoders do
-            :erlang.spawn_opt(fn -> encode_loop(writer, rows_per_frame) end, [
-              :link,
-              min_heap_size: @encoder_heap
-            ])
-          end
+          encoders =
+            for _ <- 1..@encoders do
+              :erlang.spawn_opt(fn -> encode_loop(writer, rows_per_frame) end, [
+                :link,
+                min_heap_size: @stage_heap
+              ])
+            end
 
-        rows_loop(%{ctx: ctx, writer: writer, encoders: encoders, next: 0})
-      end)
+          rows_loop(%{ctx: ctx, writer: writer, encoders: encoders, next: 0})
+        end,
+        [:link, min_heap_size: @stage_heap]
+      )
 
     %__MODULE__{pid: pid}
   end
