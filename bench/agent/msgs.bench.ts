@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       cwd: app,
       command: `${command.slice(0, 3).join(" ")} "Msgs.bench()"`,
       modules,
-      agentEbin: join(distDir, "agent/ebin"),
+      agentEbin: process.env.AGENT_EBIN ?? join(distDir, "agent/ebin"),
       skipCompile: true,
       // The burst outruns the collector for a moment; a larger buffer than the default 64 MB
       // (elixirScope.agentBufferMB) keeps it whole, which this metric requires.

@@ -87,11 +87,14 @@ defmodule ElixirScope.Agent.VMTracerTest do
 
     @impl true
     def handle_call(:get, _from, state), do: {:reply, state.count, state}
+    def handle_call({:relay, other}, _from, state), do: {:reply, relay(other, state), state}
 
     @impl true
     def handle_cast({:add, n}, state), do: add(state, n)
 
     defp add(state, n), do: {:noreply, %{state | count: state.count + n}}
+
+    defp relay(other, state), do: GenServer.call(other, :get) + state.count
   end
 
   defmodule ESFix.Door do
@@ -300,6 +303,49 @@ defmodule ElixirScope.Agent.VMTracerTest do
       assert %{function: f, pid: p, module: "ESFix.Counter"} = Map.fetch!(calls, s.call_id)
       assert f == s.function and p == s.pid
     end
+  end
+
+  test "calls inside a callback, while another server's callback runs and ends by a tail call" do
+    {sum, rows, _} =
+      record_vm(fn ->
+        {:ok, a} = ESFix.Counter.start_link(10)
+        {:ok, b} = ESFix.Counter.start_link(1)
+        GenServer.cast(b, {:add, 2})
+        sum = GenServer.call(a, {:relay, b})
+        Enum.each([a, b], &GenServer.stop/1)
+        sum
+      end)
+
+    assert sum == 13
+    [relay_call] = for r <- rows, r.kind == 1, r.function == "relay", do: r
+    [relay_return] = for r <- rows, r.kind == 2, r.call_id == relay_call.call_id, do: r
+    assert relay_return.value == "13"
+
+    [handle] =
+      for r <- rows, r.kind == 1, r.function == "handle_call", r.pid == relay_call.pid, do: r
+
+    assert relay_call.parent_id == handle.call_id
+
+    by_server =
+      rows
+      |> of(:state)
+      |> Enum.group_by(& &1.pid, &{&1.function, &1.name, &1.value})
+
+    assert by_server[relay_call.pid] == [
+             {"init", "after", "%{count: 10}"},
+             {"handle_call", "before", "%{count: 10}"},
+             {"handle_call", "after", "%{count: 10}"}
+           ]
+
+    assert [{"init", "after", "%{count: 1}"} | b_states] =
+             by_server |> Map.delete(relay_call.pid) |> Map.values() |> hd()
+
+    assert b_states == [
+             {"handle_cast", "before", "%{count: 1}"},
+             {"handle_cast", "after", "%{count: 3}"},
+             {"handle_call", "before", "%{count: 3}"},
+             {"handle_call", "after", "%{count: 3}"}
+           ]
   end
 
   test "gen_statem state and data before and after, in both callback modes" do

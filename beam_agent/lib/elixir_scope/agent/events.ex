@@ -172,7 +172,7 @@ defmodule ElixirScope.Agent.Events do
   @doc """
   The rows of a drain slice (`{seq, pid, raw}` in seq order): `{rows, ctx}`, as `to_rows/3` of
   each event would give them. The common events (BINDING; CALL with or without head variables,
-  RETURN and TAIL_CALL while no OTP callback is open; of sites and a process already seen) take a short path
+  RETURN and TAIL_CALL of sites that are no OTP callback; of sites and a process already seen) take a short path
   that builds the rows directly; every other event goes through `to_rows/3`.
   """
   def slice_rows(events, ctx), do: slice_rows(events, ctx, ctx.open, [])
@@ -207,8 +207,11 @@ defmodule ElixirScope.Agent.Events do
          acc
        )
        when kind <= @tail and kind != @binding and kind != @exception and
-              map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0 and
-              map_size(open) <= @max_cached do
+              map_size(open) <= @max_cached and
+              (kind != @return or not is_map_key(pid, ctx.tails)) do
+    # A site without an OTP role (matched below) opens and ends no callback: a RETURN or
+    # TAIL_CALL has its CALL's site. Only a RETURN in a process whose callback ended by a tail
+    # call may be that callback's result (`tail_result/8`): those go through `to_rows/3`.
     case {ctx.sites, ctx.pids} do
       {%{^site => {_, _, _, _, _, _, nil} = info}, %{^pid => pid_text}}
       when kind != @call or value != @sampled ->
@@ -228,8 +231,7 @@ defmodule ElixirScope.Agent.Events do
          open,
          acc
        )
-       when args != @sampled and map_size(ctx.callbacks) == 0 and map_size(ctx.tails) == 0 and
-              map_size(open) <= @max_cached do
+       when args != @sampled and map_size(open) <= @max_cached do
     case {ctx.sites, ctx.pids} do
       {%{^site => {_, _, _, _, _, _, nil} = info}, %{^pid => pid_text}} ->
         ids = ids(seq, ts, cid, parent, ctx)
