@@ -248,4 +248,27 @@ Bench.metric(
   "fib(22) with CALL+RETURN and the head variable recorded ÷ uninstrumented, same run"
 )
 
+# 5. Memory per small event in the store (the agent's ring of ETS chunks): the nested tiny
+#    calls of 1 recorded once; the table's memory ÷ events, and what the cap accounting charged
+#    for them (the buffer cap is enforced on that charge, so it must not be below the real size).
+Bench.reset()
+ref = Store.atomics()
+before = :ets.info(Store.events_table(), :memory)
+Bench.Driver.run(Bench.Calls, n)
+Runtime.flush()
+wordsize = :erlang.system_info(:wordsize)
+stored = (:ets.info(Store.events_table(), :memory) - before) * wordsize
+charged = :atomics.get(ref, Store.index(:pending)) * wordsize
+events = 2 * n + 2
+Bench.reset()
+
+Bench.metric(
+  "agent.ring_bytes_per_event",
+  stored / events,
+  "bytes",
+  160,
+  "lower",
+  "#{events} CALL/RETURN events of f(a, b) (two small integers in, one out) in the store's ETS chunks: #{stored} bytes; the buffer cap charged #{Float.round(charged / events, 1)} bytes per event (#{Float.round(charged / stored, 2)}x the real size)"
+)
+
 File.rm_rf!(root)
