@@ -209,6 +209,36 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert {{:ok, 3}, []} = Agent.Recording.record(fn -> ESFix.VMSession.pingpong(3) end)
   end
 
+  test "an encoder dying mid-session ends the session: pipeline, tracing and instrumentation are gone",
+       %{fix: fix} do
+    {_sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
+    %{session: %{shipper: %{pid: shipper}}} = :sys.get_state(Agent.Collector)
+    {:links, links} = Process.info(shipper, :links)
+
+    stage = fn pid ->
+      case Process.info(pid, :current_function) do
+        {:current_function, {Agent.Shipper, fun, _}} -> fun
+        _ -> nil
+      end
+    end
+
+    stages = Enum.group_by(links, stage)
+    assert [_, _] = encoders = stages[:encode_loop]
+    assert [writer] = stages[:write_loop]
+    {{:b, {:shutdown, :done}}, _} = run(&ESFix.VMSession.run/0)
+
+    warning =
+      ExUnit.CaptureIO.capture_io(:stderr, fn ->
+        Process.exit(hd(encoders), :kill)
+        assert :ok = Agent.Collector.await_end(5_000)
+      end)
+
+    assert warning =~ "sending events failed"
+    for pid <- [shipper, writer | encoders], do: refute(Process.alive?(pid))
+    assert_vm_tracing_gone()
+    assert {{:ok, 3}, []} = Agent.Recording.record(fn -> ESFix.VMSession.pingpong(3) end)
+  end
+
   test "many processes at once: every receive after its send, every process event inside its parent call",
        %{fix: fix} do
     {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
