@@ -92,9 +92,9 @@ defmodule ElixirScope.Agent.Drain do
         {stolen_events, bound, st} = bound_and_steal(open, w, now, final?, limits, st)
         # Every chunk left in the table has only seqs >= its key.
         bound = if more?, do: min(bound, next_key), else: bound
-        # Runs in seq order, one per chunk (the VM tracer's need not be): `lists:keysort` finds
-        # the runs and merges them, comparing seqs only (measured 1.5-2x faster than `lists:sort`
-        # of the tuples, and faster than `lists:merge/1` of many short runs).
+        # Runs in seq order, one per process (the VM tracer's need not be): `lists:keysort`
+        # finds the runs and merges them, comparing seqs only (measured 1.5-2x faster than
+        # `lists:sort` of the tuples, and faster than `lists:merge/1` of many short runs).
         incoming = :lists.keysort(1, :lists.append([stolen_events | incoming]))
         all = if st.held == [], do: incoming, else: :lists.merge(st.held, incoming)
 
@@ -161,18 +161,25 @@ defmodule ElixirScope.Agent.Drain do
   end
 
   # Chunks from the table, smallest keys first, until about `max` events: `{runs, next_key}`
-  # with the events as runs of `{seq, pid, event}` (a chunk holds its events newest first; each
-  # run is in seq order) and the key of the first chunk left (nil when none was left). Only
+  # with the events as runs of `{seq, pid, event}`, one per process (a chunk holds its events
+  # newest first; each run is in seq order) and the key of the first chunk left (nil when none
+  # was left). Only
   # this process removes chunks, so none is lost or read twice.
   defp take_chunks(ref, shipped, max) do
     tab = Store.events_table()
 
     {runs, words, next} =
-      take_keys(tab, :ets.select(tab, keys_ms(), @select_keys), shipped, max, [], 0)
+      take_keys(tab, :ets.select(tab, keys_ms(), @select_keys), shipped, max, %{}, 0)
 
     if words > 0, do: :atomics.sub(ref, Store.index(:pending), words)
-    {runs, next}
+    {per_process(runs), next}
   end
+
+  # One run per process out of its chunks' runs (newest first): a process's chunks come out of
+  # the table in key order, which is its events' order, so they join into one sorted run and
+  # the merge has as many runs as processes instead of one per chunk (a GenServer writes a
+  # chunk of a few events per callback).
+  defp per_process(runs), do: for({_pid, rs} <- runs, do: :lists.append(:lists.reverse(rs)))
 
   defp keys_ms, do: [{{:"$1", :_, :_, :"$2", :_}, [], [{{:"$1", :"$2"}}]}]
 
@@ -197,7 +204,14 @@ defmodule ElixirScope.Agent.Drain do
     case :ets.take(tab, key) do
       [{_, pid, w, _n, evs}] ->
         run = add_events(evs, Map.get(shipped, pid), pid, [])
-        take_each(tab, rest, shipped, left, [run | runs], words + w)
+
+        runs =
+          case runs do
+            %{^pid => rs} -> %{runs | pid => [run | rs]}
+            _ -> Map.put(runs, pid, [run])
+          end
+
+        take_each(tab, rest, shipped, left, runs, words + w)
 
       [] ->
         take_each(tab, rest, shipped, left, runs, words)
