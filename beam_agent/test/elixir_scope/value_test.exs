@@ -188,4 +188,51 @@ defmodule ElixirScope.Agent.ValueTest do
     pruned = Prune.prune({:error, %RuntimeError{message: String.duplicate("m", 5000)}, []})
     assert Value.format_exception(pruned, opts) =~ ~r/^\*\* \(error\) .*…$/
   end
+
+  # A plain `elixir` node does not consolidate protocols: there Inspect looks a struct's
+  # implementation up on the code path at every call, which Value.format/2 does once per module.
+  test "structs in a node without consolidated protocols print as inspect prints them" do
+    script = ~S"""
+    defmodule Plain, do: defstruct [:a, :b]
+    defmodule Nested, do: defstruct [:inner, :list]
+    defmodule Only do
+      @derive {Inspect, only: [:shown]}
+      defstruct [:shown, :hidden]
+    end
+
+    alias ElixirScope.Agent.Value
+    opts = %{max_chars: 400, max_items: 25, max_depth: 6}
+
+    terms = [
+      struct(Plain, a: 1, b: "two"),
+      struct(Nested, inner: struct(Plain, a: [1, 2], b: %{k: :v}), list: [MapSet.new([1, 2])]),
+      struct(Only, shown: 1, hidden: 2),
+      MapSet.new([1, 2, 3]),
+      ~D[2026-12-03],
+      URI.parse("https://example.com/x?y=1"),
+      1..10//2,
+      struct(Plain, a: Enum.to_list(1..100), b: nil)
+    ]
+
+    IO.puts("consolidated=#{Inspect.__protocol__(:consolidated?)}")
+
+    for t <- terms do
+      # (a truncated text ends with the truncation mark, as everywhere)
+      text = inspect(t, limit: 25, printable_limit: 400)
+      expected = if text =~ "...", do: text <> "…", else: text
+      got = Value.format(t, opts)
+      IO.puts(if got == expected, do: "same", else: "DIFFERENT #{got} vs #{expected}")
+    end
+
+    cached = for {{:"$elixir_scope_inspect_impl", mod}, _} <- Process.get(), do: mod
+    IO.puts("cached=#{inspect(Enum.sort(cached))}")
+    """
+
+    ebin = Path.dirname(:code.which(Value))
+    {out, 0} = System.cmd("elixir", ["-pa", ebin, "-e", script], stderr_to_stdout: true)
+    lines = String.split(out, "\n", trim: true)
+    assert hd(lines) == "consolidated=false"
+    assert Enum.slice(lines, 1, 8) == List.duplicate("same", 8)
+    assert List.last(lines) == "cached=[Date, MapSet, Nested, Only, Plain, Range, URI]"
+  end
 end

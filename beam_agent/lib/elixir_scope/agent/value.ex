@@ -104,6 +104,35 @@ defmodule ElixirScope.Agent.Value do
     _ -> "#<unprintable value>"
   end
 
+  # Where protocols are not consolidated (a plain `elixir` script, a project that turns
+  # consolidation off for its tests), Inspect finds a struct's implementation by looking for
+  # the module `Inspect.<Struct>` on the code path on every call: ~250 µs a struct. There the
+  # implementation found is remembered per struct module, in the formatting process.
+  defp inspect_fun do
+    if Inspect.__protocol__(:consolidated?), do: [], else: [inspect_fun: &inspect_cached/2]
+  end
+
+  @impl_key :"$elixir_scope_inspect_impl"
+
+  @doc false
+  # Inspect.inspect/2 (the protocol call), with a struct's implementation looked up once.
+  def inspect_cached(%mod{} = term, opts) when is_atom(mod) do
+    impl =
+      case :erlang.get({@impl_key, mod}) do
+        :undefined ->
+          impl = Inspect.impl_for(term)
+          :erlang.put({@impl_key, mod}, impl)
+          impl
+
+        impl ->
+          impl
+      end
+
+    if impl, do: impl.inspect(term, opts), else: Inspect.inspect(term, opts)
+  end
+
+  def inspect_cached(term, opts), do: Inspect.inspect(term, opts)
+
   @doc "Formats a recorded exception `{class, reason, innermost_frames}` like Elixir's banner."
   def format_exception({class, reason, frames}, opts) do
     banner =
@@ -360,7 +389,7 @@ defmodule ElixirScope.Agent.Value do
   # Structs print through their Inspect implementation (MapSet, Date, exceptions...), bounded
   # by the item and character limits; if that fails, as `%Mod{field: value}`.
   defp fmt_struct(term, mod, depth, {items, _, chars, _} = ctx, left) do
-    text = inspect(term, limit: items, printable_limit: chars, safe: false)
+    text = inspect(term, [limit: items, printable_limit: chars, safe: false] ++ inspect_fun())
     leaf(text, left, String.contains?(text, "..."))
   rescue
     _ ->
