@@ -42,23 +42,7 @@ defmodule ElixirScope.Agent.Events do
   # Room for a CALL's BINDING rows between two captured seqs (see `to_rows/3`).
   @seq_step 64
 
-  @call 1
-  @return 2
-  @exception 3
-  @binding 4
-  @tail 5
-  @spawn 6
-  @exit 7
-  @link 8
-  @unlink 9
-  @monitor 10
-  @demonitor 11
-  @register 12
-  @unregister 13
-  @send 14
-  @receive 15
-  @state 16
-  @sample 17
+  use ElixirScope.Agent.Kinds
 
   @sampled ElixirScope.Agent.Runtime.sampled_marker()
   @m Prune.markers()
@@ -71,26 +55,7 @@ defmodule ElixirScope.Agent.Events do
   def schema, do: @schema
   def seq_step, do: @seq_step
 
-  def kinds,
-    do: %{
-      call: @call,
-      return: @return,
-      exception: @exception,
-      binding: @binding,
-      tail: @tail,
-      spawn: @spawn,
-      exit: @exit,
-      link: @link,
-      unlink: @unlink,
-      monitor: @monitor,
-      demonitor: @demonitor,
-      register: @register,
-      unregister: @unregister,
-      send: @send,
-      receive: @receive,
-      state: @state,
-      sample: @sample
-    }
+  def kinds, do: ElixirScope.Agent.Kinds.all()
 
   @doc "Registers instrumentation sites: `[{site, {module, function, arity, line, file, name}}]`."
   def register_sites(sites), do: :ets.insert(Store.sites_table(), sites)

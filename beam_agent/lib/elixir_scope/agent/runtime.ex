@@ -39,11 +39,7 @@ defmodule ElixirScope.Agent.Runtime do
   @event_words 10
   @budget Prune.budget()
 
-  @call 1
-  @return 2
-  @exception 3
-  @binding 4
-  @tail 5
+  use ElixirScope.Agent.Kinds
 
   @on Store.index(:on)
   @pending Store.index(:pending)

@@ -17,7 +17,7 @@ defmodule ElixirScope.Agent.Sampler do
 
   alias ElixirScope.Agent.Store
 
-  @sample 17
+  use ElixirScope.Agent.Kinds
   @max_processes 500
 
   def new do

@@ -80,16 +80,7 @@ defmodule ElixirScope.Agent.VMTracer do
   @event_words 10
   @budget Prune.budget()
 
-  @spawn 6
-  @exit 7
-  @link 8
-  @unlink 9
-  @monitor 10
-  @demonitor 11
-  @register 12
-  @unregister 13
-  @send 14
-  @receive 15
+  use ElixirScope.Agent.Kinds
 
   ## API
 
