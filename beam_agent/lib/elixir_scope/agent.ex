@@ -42,7 +42,7 @@ defmodule ElixirScope.Agent do
 
   defp boot(port_text, secret) do
     with {:port, {port, ""}} when port in 1..65_535 <- {:port, Integer.parse(port_text)},
-         {:ok, ready} <- start(port: port, secret: secret) do
+         {:ok, ready} <- start(port: port, secret: secret, remove_when_gone: true) do
       skipped = length(ready.skipped)
       note = if skipped > 0, do: " (#{skipped} skipped)", else: ""
       debug("ElixirScope: recording, #{length(ready.instrumented)} modules instrumented#{note}")

@@ -295,6 +295,39 @@ defmodule ElixirScope.Agent.SessionTest do
     assert {{:ok, 3}, []} = Recording.record(fn -> ESFix.E2E.add(1, 2) end)
   end
 
+  test "a node the recorder started: when the recorder goes away, the agent removes itself",
+       %{fix: fix} do
+    {l, port} = FakeRecorder.listen()
+    task = Task.async(fn -> Agent.start(port: port, secret: "s", remove_when_gone: true) end)
+    {sock, _hello, _ready} = FakeRecorder.handshake(l, plan(fix))
+    assert {:ok, _} = Task.await(task)
+    :gen_tcp.close(l)
+    assert ESFix.E2E.sum([1, 2]) == 3
+    assert :persistent_term.get(Store.key(), nil) != nil
+    ref = Process.monitor(Process.whereis(ElixirScope.Agent.Supervisor))
+    # The other tests need the agent's application.
+    on_exit(fn -> {:ok, _} = Application.ensure_all_started(:elixir_scope_agent) end)
+
+    ExUnit.CaptureIO.capture_io(:stderr, fn ->
+      :gen_tcp.close(sock)
+      assert_receive {:DOWN, ^ref, _, _, _}, 10_000
+    end)
+
+    refute List.keymember?(Application.started_applications(), :elixir_scope_agent, 0)
+    refute Process.whereis(Collector) || Process.whereis(Store)
+
+    for table <-
+          [Store.events_table(), Store.sites_table(), Store.slots_table()] ++
+            [Store.free_table(), Store.behaviours_table(), Store.traced_table()],
+        do: assert(:ets.whereis(table) == :undefined, "#{table} is still there")
+
+    assert :persistent_term.get(Store.key(), nil) == nil
+    assert :persistent_term.get(ElixirScope.Agent.Overload.key(), nil) == nil
+    # The original code runs; nothing records.
+    assert ESFix.E2E.sum([1, 2, 3]) == 6
+    assert ElixirScope.Agent.Runtime.stack() == []
+  end
+
   test "a wrong secret: the recorder closes, the agent reports it and does not record", %{
     fix: fix
   } do

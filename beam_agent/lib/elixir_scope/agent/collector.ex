@@ -49,7 +49,9 @@ defmodule ElixirScope.Agent.Collector do
 
   @doc """
   Connects to the recorder and runs the handshake. Options: `:port` (required), `:secret`,
-  `:host` (default 127.0.0.1), `:connect_timeout`, `:plan_timeout` (ms).
+  `:host` (default 127.0.0.1), `:connect_timeout`, `:plan_timeout` (ms), `:remove_when_gone`
+  (when the recorder goes away or stops recording, the agent's application stops as well: for
+  a node the recorder started, which gets no other session).
   Returns `{:ok, ready}` once the planned modules are instrumented, or `{:error, reason}`.
   """
   def start_session(opts), do: GenServer.call(__MODULE__, {:start_session, opts}, :infinity)
@@ -86,6 +88,7 @@ defmodule ElixirScope.Agent.Collector do
   def handle_call({:start_session, opts}, _from, state) do
     case handshake(opts) do
       {:ok, session, ready} ->
+        session = Map.put(session, :remove_when_gone, Keyword.get(opts, :remove_when_gone, false))
         Process.send_after(self(), :drain, @drain_ms)
         Process.send_after(self(), :stats, @stats_ms)
         {:reply, {:ok, ready}, %{state | session: session}}
@@ -133,7 +136,7 @@ defmodule ElixirScope.Agent.Collector do
 
   def handle_info({:tcp, sock, <<@stop, _::binary>>}, %{session: %{socket: sock} = s} = state) do
     end_session(s, "stopped by the recorder", true)
-    {:noreply, ended(state)}
+    {:noreply, gone(s, state)}
   end
 
   # A new PLAN while recording: change what is instrumented and how (see `replan/2`).
@@ -165,7 +168,7 @@ defmodule ElixirScope.Agent.Collector do
       "ElixirScope: the recorder closed the connection; recording stopped, original code restored."
     )
 
-    {:noreply, ended(state)}
+    {:noreply, gone(s, state)}
   end
 
   def handle_info({:shipped, pid}, %{session: %{shipper: %{pid: pid}} = s} = state),
@@ -181,7 +184,7 @@ defmodule ElixirScope.Agent.Collector do
       "ElixirScope: sending events failed (#{inspect(reason)}); recording stopped, original code restored."
     )
 
-    {:noreply, ended(state)}
+    {:noreply, gone(s, state)}
   end
 
   def handle_info({:tcp_error, sock, _}, %{session: %{socket: sock}} = state),
@@ -205,6 +208,19 @@ defmodule ElixirScope.Agent.Collector do
     Instrumenter.restore(s.loaded)
     Process.unlink(s.shipper.pid)
     Process.exit(s.shipper.pid, :kill)
+  end
+
+  # The recorder is gone (or stopped recording) while the program goes on. A node the recorder
+  # started (`remove_when_gone`) gets no other session: the agent's application stops too, its
+  # processes, tables and persistent terms with it (from a process of its own, as the
+  # application's shutdown waits for this one).
+  defp gone(s, state) do
+    state = ended(state)
+
+    if s.remove_when_gone,
+      do: spawn(fn -> Application.stop(:elixir_scope_agent) end)
+
+    state
   end
 
   defp ended(state) do

@@ -88,6 +88,8 @@ defmodule ElixirScope.Agent.Store do
 
   @impl true
   def init(opts) do
+    # So that an application stop runs terminate/2 (which takes the persistent term away).
+    Process.flag(:trap_exit, true)
     :ets.new(@events, [:ordered_set, :public, :named_table, write_concurrency: true])
     :ets.new(@sites, [:set, :public, :named_table, read_concurrency: true])
     :ets.new(@slots, [:set, :public, :named_table, write_concurrency: true])
