@@ -10,8 +10,8 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { RecordingSession } from "../../extension/src/recorder/session";
-import { planWorkspace } from "../../server/src/analysis/plan";
-import { distDir, freshFixture } from "../../test/e2e/helpers";
+import { distDir } from "../../test/e2e/helpers";
+import { compiledFixture } from "./fixture";
 
 const RUNS = 5;
 const COMMAND = ["mix", "test", "--seed", "0"];
@@ -22,11 +22,7 @@ function median(xs: number[]): number {
 }
 
 async function measure(fixture: string): Promise<{ plain: number; recorded: number; first: number; events: number }> {
-  const app = freshFixture(fixture);
-  const env = { ...process.env, MIX_ENV: "test" };
-  const compiled = spawnSync("mix", ["compile"], { cwd: app, env, encoding: "utf8" });
-  if (compiled.status !== 0) throw new Error(`mix compile failed: ${compiled.stderr}`);
-  const { modules } = await planWorkspace(app, { wasmDir: distDir });
+  const { app, env, modules } = await compiledFixture(fixture);
   const plain: number[] = [];
   const recorded: number[] = [];
   let events = 0;
@@ -38,7 +34,7 @@ async function measure(fixture: string): Promise<{ plain: number; recorded: numb
 
     t = performance.now();
     const result = await new RecordingSession({
-      cwd: app, command: COMMAND.join(" "), modules, agentEbin: join(distDir, "agent/ebin"), skipCompile: true, env,
+      cwd: app, command: COMMAND.join(" "), modules, agentEbin: process.env.AGENT_EBIN ?? join(distDir, "agent/ebin"), skipCompile: true, env,
     }).run();
     recorded.push(performance.now() - t);
     if (result.exitCode !== 0) throw new Error(`recorded run failed with ${result.exitCode}`);
