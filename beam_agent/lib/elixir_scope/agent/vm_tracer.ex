@@ -338,8 +338,8 @@ defmodule ElixirScope.Agent.VMTracer do
     tref = :erlang.trace_delivered(:all)
     st = collect(st, tref)
     {bound, rounds} = lagged_bound([{u, started} | st.rounds], now_ms() - st.lag_ms, st.bound)
-    {ready, later} = Enum.split_with(st.buf, &(seq_of(&1) < bound))
-    {events, st} = pair(Enum.sort_by(ready, &seq_of/1), %{st | buf: later, rounds: rounds})
+    {ready, later} = ready(st.buf, bound)
+    {events, st} = pair(ready, %{st | buf: later, rounds: rounds})
     {samples, st} = maybe_sample(st)
     write(samples ++ events, crash?(events), st)
     :atomics.put(st.ref, Store.index(:slot_base) + st.slot, bound)
@@ -408,10 +408,23 @@ defmodule ElixirScope.Agent.VMTracer do
   end
 
   # Until the trace_delivered answer: trace messages into the buffer, control messages handled.
-  defp collect(st, tref) do
+  defp collect(st, tref), do: collect(st, tref, st.buf)
+
+  # (The buffer rides in the loop; it goes into the state only for other messages.)
+  defp collect(st, tref, buf) do
     receive do
-      {:trace_delivered, :all, ^tref} -> st
-      msg -> collect(handle(msg, st), tref)
+      {:trace_delivered, :all, ^tref} ->
+        %{st | buf: buf}
+
+      {:trace_ts, _, tag, _, _, _} = msg when tag != :spawn and st.shedding == nil ->
+        collect(st, tref, [msg | buf])
+
+      {:trace_ts, _, _, _, _} = msg when st.shedding == nil ->
+        collect(st, tref, [msg | buf])
+
+      msg ->
+        st = handle(msg, %{st | buf: buf})
+        collect(st, tref, st.buf)
     end
   end
 
@@ -469,25 +482,39 @@ defmodule ElixirScope.Agent.VMTracer do
 
   defp seq_of(msg), do: elem(elem(msg, tuple_size(msg) - 1), 1)
 
-  defp pair(msgs, st) do
-    {evs, st} =
-      Enum.reduce(msgs, {[], st}, fn msg, {acc, st} ->
-        case event(msg, st) do
-          {nil, st} -> {acc, st}
-          {ev, st} -> {[ev | acc], st}
-        end
-      end)
+  # Trace messages `{seq, msg}` in seq order → raw events (newest first). Unpaired sends are
+  # aged from this round's clock reading.
+  defp pair(msgs, st), do: pair(msgs, now_ms(), st, [])
 
-    {evs, st}
+  defp pair([{_seq, msg} | rest], now, st, acc) do
+    case event(msg, now, st) do
+      {nil, st} -> pair(rest, now, st, acc)
+      {ev, st} -> pair(rest, now, st, [ev | acc])
+    end
   end
 
-  defp event({:trace_ts, pid, :send, msg, to, ts}, st) do
+  defp pair([], _now, st, acc), do: {acc, st}
+
+  # The buffered trace messages below `bound`, as `{seq, msg}` in seq order, and the others.
+  defp ready(buf, bound), do: ready(buf, bound, [], [])
+
+  defp ready([msg | rest], bound, ready, later) do
+    seq = seq_of(msg)
+
+    if seq < bound,
+      do: ready(rest, bound, [{seq, msg} | ready], later),
+      else: ready(rest, bound, ready, [msg | later])
+  end
+
+  defp ready([], _bound, ready, later), do: {:lists.keysort(1, ready), later}
+
+  defp event({:trace_ts, pid, :send, msg, to, ts}, now, st) do
     {seq, t} = stamp(ts, st)
 
     st =
       if st.npending < @max_pending_sends do
         key = :erlang.phash2(msg)
-        entry = {seq, pid, to, msg, now_ms()}
+        entry = {seq, pid, to, msg, now}
 
         case st.pending do
           # Many equal messages in flight (a `:tick` to a process that is not traced): only
@@ -508,12 +535,12 @@ defmodule ElixirScope.Agent.VMTracer do
     {{@send, seq, t, pid, to, msg}, st}
   end
 
-  defp event({:trace_ts, pid, :send_to_non_existing_process, msg, to, ts}, st) do
+  defp event({:trace_ts, pid, :send_to_non_existing_process, msg, to, ts}, _now, st) do
     {seq, t} = stamp(ts, st)
     {{@send, seq, t, pid, {:noproc, to}, msg}, st}
   end
 
-  defp event({:trace_ts, pid, :receive, msg, ts}, st) do
+  defp event({:trace_ts, pid, :receive, msg, ts}, _now, st) do
     {seq, t} = stamp(ts, st)
 
     case take_send(st, pid, msg) do
@@ -524,33 +551,33 @@ defmodule ElixirScope.Agent.VMTracer do
     end
   end
 
-  defp event({:trace_ts, pid, :spawn, child, mfa, ts}, st) do
+  defp event({:trace_ts, pid, :spawn, child, mfa, ts}, _now, st) do
     {seq, t} = stamp(ts, st)
     {{@spawn, seq, t, pid, child, mfa}, st}
   end
 
-  defp event({:trace_ts, pid, :exit, reason, ts}, st) do
+  defp event({:trace_ts, pid, :exit, reason, ts}, _now, st) do
     :ets.delete(Store.traced_table(), pid)
     {seq, t} = stamp(ts, st)
     {{@exit, seq, t, pid, nil, reason}, %{st | calls: Map.delete(st.calls, pid)}}
   end
 
-  defp event({:trace_ts, pid, tag, other, ts}, st) when tag in [:link, :unlink] do
+  defp event({:trace_ts, pid, tag, other, ts}, _now, st) when tag in [:link, :unlink] do
     {seq, t} = stamp(ts, st)
     {{if(tag == :link, do: @link, else: @unlink), seq, t, pid, other, nil}, st}
   end
 
-  defp event({:trace_ts, pid, tag, name, ts}, st) when tag in [:register, :unregister] do
+  defp event({:trace_ts, pid, tag, name, ts}, _now, st) when tag in [:register, :unregister] do
     {seq, t} = stamp(ts, st)
     {{if(tag == :register, do: @register, else: @unregister), seq, t, pid, name, nil}, st}
   end
 
   # monitor/demonitor: the call says what, its return_from when (and the monitor's ref).
-  defp event({:trace_ts, pid, :call, {:erlang, f, args}, _ts}, st)
+  defp event({:trace_ts, pid, :call, {:erlang, f, args}, _ts}, _now, st)
        when f in [:monitor, :demonitor],
        do: {nil, %{st | calls: Map.put(st.calls, pid, {f, args})}}
 
-  defp event({:trace_ts, pid, :return_from, {:erlang, f, _}, result, ts}, st)
+  defp event({:trace_ts, pid, :return_from, {:erlang, f, _}, result, ts}, _now, st)
        when f in [:monitor, :demonitor] do
     {call, calls} = Map.pop(st.calls, pid)
     st = %{st | calls: calls}
@@ -577,7 +604,7 @@ defmodule ElixirScope.Agent.VMTracer do
   end
 
   # spawned, getting_linked, getting_unlinked: the other side of events recorded above.
-  defp event(_msg, st), do: {nil, st}
+  defp event(_msg, _now, st), do: {nil, st}
 
   # A DOWN message ends a monitor: forget it (a later demonitor of it is not interesting).
   defp take_send(st, pid, {:DOWN, ref, _, _, _} = msg) when is_reference(ref),
@@ -715,7 +742,8 @@ defmodule ElixirScope.Agent.VMTracer do
       if st.events? do
         tref = :erlang.trace_delivered(:all)
         st = st |> collect(tref) |> settle(now_ms() + st.lag_ms)
-        {events, st} = pair(Enum.sort_by(st.buf, &seq_of/1), %{st | buf: []})
+        {ready, []} = ready(st.buf, :infinity)
+        {events, st} = pair(ready, %{st | buf: []})
         write(events, true, st)
         st
       else
