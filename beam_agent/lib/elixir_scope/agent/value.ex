@@ -41,6 +41,10 @@ defmodule ElixirScope.Agent.Value do
 
   # Whether the recorder prints this term from its external format exactly as `format/2` does.
   defp portable?(t) when is_integer(t) or is_atom(t) or is_binary(t) or is_float(t), do: true
+  # (A list of plain values, the common arguments list, in one tail-recursive loop.)
+  defp portable?([h | t]) when is_integer(h) or is_atom(h) or is_binary(h) or is_float(h),
+    do: portable?(t)
+
   defp portable?([h | t]), do: portable?(h) and portable?(t)
   defp portable?([]), do: true
   # Pairs and triples matched directly (most tuples), as `Prune.fits/2` does.
