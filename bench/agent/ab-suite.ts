@@ -16,14 +16,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RecordingSession } from "../../extension/src/recorder/session";
 import { distDir } from "../../test/e2e/helpers";
-import { compiledFixture } from "./fixture";
+import { compiledFixture, median } from "./helpers";
 
 const fixture = process.env.FIXTURE ?? "inventory_app";
 const builds = (process.env.EBINS ?? join(distDir, "agent/ebin")).split(",");
 const runs = Number(process.env.RUNS ?? 5);
 const timed = existsSync("/usr/bin/time") ? "/usr/bin/time -f 'AB_FAULTS=%R AB_CPU=%U+%S' " : "";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const show = (xs: number[]) => `${xs.join(" ")}  (median ${median(xs)})`;
 
 async function main(): Promise<void> {

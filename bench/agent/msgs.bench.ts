@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { RecordingSession } from "../../extension/src/recorder/session";
 import { planWorkspace } from "../../server/src/analysis/plan";
 import { distDir } from "../../test/e2e/helpers";
+import { median } from "./helpers";
 
 const RUNS = Number(process.env.RUNS ?? 5);
 const BUFFER_MB = 512;
@@ -20,11 +21,6 @@ function elapsed(output: string): number {
   const m = /elapsed_us=(\d+) total=(\d+)/.exec(output);
   if (!m || m[2] !== "20000") throw new Error(`unexpected output: ${output}`);
   return Number(m[1]);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {

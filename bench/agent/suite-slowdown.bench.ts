@@ -11,15 +11,10 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { RecordingSession } from "../../extension/src/recorder/session";
 import { distDir } from "../../test/e2e/helpers";
-import { compiledFixture } from "./fixture";
+import { compiledFixture, median } from "./helpers";
 
 const RUNS = 5;
 const COMMAND = ["mix", "test", "--seed", "0"];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function measure(fixture: string): Promise<{ plain: number; recorded: number; first: number; events: number }> {
   const { app, env, modules } = await compiledFixture(fixture);

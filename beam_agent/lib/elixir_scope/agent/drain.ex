@@ -163,8 +163,7 @@ defmodule ElixirScope.Agent.Drain do
   # Chunks from the table, smallest keys first, until about `max` events: `{runs, next_key}`
   # with the events as runs of `{seq, pid, event}`, one per process (a chunk holds its events
   # newest first; each run is in seq order) and the key of the first chunk left (nil when none
-  # was left). Only
-  # this process removes chunks, so none is lost or read twice.
+  # was left). Only this process removes chunks, so none is lost or read twice.
   defp take_chunks(ref, shipped, max) do
     tab = Store.events_table()
 

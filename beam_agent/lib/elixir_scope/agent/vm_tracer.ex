@@ -408,23 +408,10 @@ defmodule ElixirScope.Agent.VMTracer do
   end
 
   # Until the trace_delivered answer: trace messages into the buffer, control messages handled.
-  defp collect(st, tref), do: collect(st, tref, st.buf)
-
-  # (The buffer rides in the loop; it goes into the state only for other messages.)
-  defp collect(st, tref, buf) do
+  defp collect(st, tref) do
     receive do
-      {:trace_delivered, :all, ^tref} ->
-        %{st | buf: buf}
-
-      {:trace_ts, _, tag, _, _, _} = msg when tag != :spawn and st.shedding == nil ->
-        collect(st, tref, [msg | buf])
-
-      {:trace_ts, _, _, _, _} = msg when st.shedding == nil ->
-        collect(st, tref, [msg | buf])
-
-      msg ->
-        st = handle(msg, %{st | buf: buf})
-        collect(st, tref, st.buf)
+      {:trace_delivered, :all, ^tref} -> st
+      msg -> collect(handle(msg, st), tref)
     end
   end
 
