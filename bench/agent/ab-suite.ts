@@ -10,6 +10,8 @@
  *   EBINS=/tmp/a,/tmp/b RUNS=5 node --import tsx bench/agent/ab-suite.ts   [FIXTURE=sample_app]
  *
  * The first recorded round of the first build also fills the instrumentation cache.
+ * ERL_FLAGS_AB="<flags>|<flags>" records with each build once per set of emulator flags
+ * (ERL_FLAGS of the recorded node only; an empty set is the default), e.g. allocator settings.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -19,7 +21,9 @@ import { distDir } from "../../test/e2e/helpers";
 import { compiledFixture, median } from "./helpers";
 
 const fixture = process.env.FIXTURE ?? "inventory_app";
-const builds = (process.env.EBINS ?? join(distDir, "agent/ebin")).split(",");
+const ebins = (process.env.EBINS ?? join(distDir, "agent/ebin")).split(",");
+const flagSets = (process.env.ERL_FLAGS_AB ?? "").split("|");
+const builds = ebins.flatMap((e) => flagSets.map((f) => (f ? `${e} ${f}` : e)));
 const runs = Number(process.env.RUNS ?? 5);
 const timed = existsSync("/usr/bin/time") ? "/usr/bin/time -f 'AB_FAULTS=%R AB_CPU=%U+%S' " : "";
 
@@ -39,7 +43,8 @@ async function main(): Promise<void> {
       const cpu0 = process.cpuUsage();
       t = performance.now();
       const r = await new RecordingSession({
-        cwd: app, command: `${timed}mix test --seed 0`, modules, agentEbin: build, skipCompile: true, env,
+        cwd: app, command: `${timed}mix test --seed 0`, modules, agentEbin: build.split(" ")[0], skipCompile: true,
+        env: { ...env, ERL_FLAGS: build.split(" ").slice(1).join(" ") },
         onOutput: (text) => { out += text; },
       }).run();
       s.wall.push(Math.round(performance.now() - t));
