@@ -32,7 +32,7 @@ const show = (xs: number[]) => `${xs.join(" ")}  (median ${median(xs)})`;
 async function main(): Promise<void> {
   const { app, env, modules } = await compiledFixture(fixture);
   const plain: number[] = [];
-  const stats = new Map(builds.map((b) => [b, { wall: [] as number[], cpu: [] as number[], faults: [] as number[], recorder: [] as number[] }]));
+  const stats = new Map(builds.map((b) => [b, { wall: [] as number[], cpu: [] as number[], faults: [] as number[], recorder: [] as number[], lost: [] as string[] }]));
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     spawnSync("mix", ["test", "--seed", "0"], { cwd: app, env });
@@ -55,12 +55,13 @@ async function main(): Promise<void> {
         s.faults.push(Number(m[1]));
         s.cpu.push(Math.round((Number(m[2]) + Number(m[3])) * 1000));
       }
+      s.lost.push(`${r.ring.keptEvents}/${r.stats.dropped}/${r.stats.sampled}`);
       if (r.exitCode !== 0) throw new Error(`recorded run with ${build} failed (${r.exitCode})`);
     }
   }
   console.log(`${fixture}, ${runs} rounds; plain ms: ${show(plain)}`);
   for (const [build, s] of stats) {
-    console.log(`${build}\n  wall ms: ${show(s.wall)}\n  BEAM CPU ms: ${s.cpu.length ? show(s.cpu) : "n/a"}\n  page faults: ${s.faults.length ? show(s.faults) : "n/a"}\n  recorder CPU ms: ${show(s.recorder)}`);
+    console.log(`${build}\n  wall ms: ${show(s.wall)}\n  BEAM CPU ms: ${s.cpu.length ? show(s.cpu) : "n/a"}\n  page faults: ${s.faults.length ? show(s.faults) : "n/a"}\n  recorder CPU ms: ${show(s.recorder)}\n  events kept/dropped/sampled: ${s.lost.join(" ")}`);
   }
 }
 

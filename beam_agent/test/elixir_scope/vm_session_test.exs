@@ -239,6 +239,31 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert {{:ok, 3}, []} = Agent.Recording.record(fn -> ESFix.VMSession.pingpong(3) end)
   end
 
+  test "the agent's processes yield to the program's: low priority while a session runs, normal after",
+       %{fix: fix} do
+    {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
+    collector = Process.whereis(Agent.Collector)
+    %{session: %{shipper: %{pid: shipper}, vm: tracer}} = :sys.get_state(collector)
+    {:links, links} = Process.info(shipper, :links)
+    stages = [shipper | Enum.filter(links, &(&1 != collector))]
+    assert length(stages) == 4
+    priority = fn pid -> elem(Process.info(pid, :priority), 1) end
+
+    for pid <- [collector, tracer | stages], do: assert(priority.(pid) == :low)
+    # The collector's heap for a session (slices of events pass through it).
+    assert {:min_heap_size, heap} = Process.info(collector, :min_heap_size)
+    assert heap >= 500_000
+
+    ExUnit.CaptureIO.capture_io(:stderr, fn ->
+      :gen_tcp.close(sock)
+      assert :ok = Agent.Collector.await_end(5_000)
+    end)
+
+    {:min_heap_size, default} = :erlang.system_info(:min_heap_size)
+    assert Process.info(collector, :min_heap_size) == {:min_heap_size, default}
+    assert priority.(collector) == :normal
+  end
+
   test "many processes at once: every receive after its send, every process event inside its parent call",
        %{fix: fix} do
     {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))

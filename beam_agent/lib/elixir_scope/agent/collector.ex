@@ -98,6 +98,11 @@ defmodule ElixirScope.Agent.Collector do
         Process.send_after(self(), :drain, @drain_ms)
         Process.send_after(self(), :stats, @stats_ms)
         Process.flag(:min_heap_size, @session_heap)
+        # The program's processes go first: the agent's (collector, pipeline, VM tracer) run at
+        # low priority, interleaved with normal ones but picked less often (never starved), so
+        # a busy program gets the CPU and the agent catches up when it waits; the store's cap
+        # and adaptive sampling bound what piles up meanwhile.
+        Process.flag(:priority, :low)
         {:reply, {:ok, ready}, %{state | session: session}}
 
       {:error, reason} ->
@@ -235,6 +240,7 @@ defmodule ElixirScope.Agent.Collector do
     # Back to the node's default heap, and shrunk to it now rather than at some later GC.
     {:min_heap_size, default} = :erlang.system_info(:min_heap_size)
     Process.flag(:min_heap_size, default)
+    Process.flag(:priority, :normal)
     :erlang.garbage_collect()
     %{state | session: nil, waiters: []}
   end

@@ -18,7 +18,8 @@ defmodule ElixirScope.Agent.Shipper do
   # reaches the collector's own receive loop is counted with `shipped/1`), so a slow socket or
   # a busy machine slows the collector down instead of filling these mailboxes. The encoders
   # and the writer are linked to `rows`, `rows` to the collector: if any of them dies, the
-  # collector sees `rows` exit (`pid` below).
+  # collector sees `rows` exit (`pid` below). All of them run at low priority, as the collector
+  # does during a session (see `Collector`).
 
   alias ElixirScope.Agent.{Arrow, Events, JSON}
 
@@ -44,19 +45,23 @@ defmodule ElixirScope.Agent.Shipper do
           me = self()
 
           writer =
-            spawn_link(fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end)
+            :erlang.spawn_opt(
+              fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end,
+              [:link, priority: :low]
+            )
 
           encoders =
             for _ <- 1..@encoders do
               :erlang.spawn_opt(fn -> encode_loop(writer, rows_per_frame) end, [
                 :link,
-                min_heap_size: @stage_heap
+                min_heap_size: @stage_heap,
+                priority: :low
               ])
             end
 
           rows_loop(%{ctx: ctx, writer: writer, encoders: encoders, next: 0})
         end,
-        [:link, min_heap_size: @stage_heap]
+        [:link, min_heap_size: @stage_heap, priority: :low]
       )
 
     %__MODULE__{pid: pid}

@@ -178,6 +178,9 @@ defmodule ElixirScope.Agent.VMTracer do
   @doc false
   def init(parent, opts) do
     Process.flag(:trap_exit, true)
+    # Yields to the program's processes, as the collector does (its backlog is bounded, see
+    # "Overload").
+    Process.flag(:priority, :low)
     # Never traced ourselves (an enrolled process may have started us).
     :erlang.trace(self(), false, [:all])
     events? = Keyword.get(opts, :events, true)
