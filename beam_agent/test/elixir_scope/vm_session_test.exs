@@ -264,6 +264,31 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert priority.(collector) == :normal
   end
 
+  test "an event that cannot be made into rows costs only itself: left out, counted, reported",
+       %{fix: fix} do
+    {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 0}}))
+    reader = Task.async(fn -> FakeRecorder.collect(sock) end)
+    # Drained together, in one slice: two recorded runs and, between them, a malformed event
+    # in the store (a chunk of its own).
+    :sys.suspend(Agent.Collector)
+    assert {{:b, {:shutdown, :done}}, _} = run(&ESFix.VMSession.run/0)
+    seq = :erlang.unique_integer([:monotonic])
+    :ok = Store.insert_chunk(seq, 0, 1, [{1, seq, :os.perf_counter(), :malformed}])
+    assert {{:b, {:shutdown, :done}}, _} = run(&ESFix.VMSession.run/0)
+    :sys.resume(Agent.Collector)
+    Agent.finish("done")
+    got = Task.await(reader, 60_000)
+
+    assert [%{"level" => "warning", "message" => message}] = got.logs
+    assert message =~ "1 event(s) could not be made into rows"
+    assert List.last(got.stats)["dropped"] == 1
+    # Everything else arrived: both runs, each with its calls and returns, in order.
+    runs = for r <- got.events, r["function"] == "run", r["kind"] in [1, 2], do: r["kind"]
+    assert runs == [1, 2, 1, 2]
+    seqs = Enum.map(got.events, & &1["seq"])
+    assert seqs == Enum.sort(seqs)
+  end
+
   test "many processes at once: every receive after its send, every process event inside its parent call",
        %{fix: fix} do
     {sock, _} = start_session(plan(fix, %{vm: %{sample_ms: 10}}))
