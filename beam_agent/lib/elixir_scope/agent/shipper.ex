@@ -2,26 +2,24 @@ defmodule ElixirScope.Agent.Shipper do
   @moduledoc false
   # The collector's pipeline after the drain:
   #
-  #   collector (drain, in capture order; rows: `Events.slice_rows/2`, which keeps the context:
-  #              sites, pids, open callbacks — `ship/2` runs in the collector)
-  #     → encoders (`@encoders` of them, slices in turn) encode rows as Arrow IPC
-  #     → writer   writes the EVENTS frames to the recorder's socket in slice order.
+  #   collector (drain, in capture order; `ship/2`: rows by `Events.slice_rows/2`, which keeps
+  #              the context — sites, pids, open callbacks —, then Arrow IPC frames)
+  #     → writer   writes the EVENTS frames and every other frame to the recorder's socket, in
+  #                the order the collector handed them over.
   #
-  # The rows are made where the drained events already are: handing a slice (thousands of raw
-  # events with their values) to a process of its own copied it into that process's memory,
-  # which cost more than making the rows (a replay of 400k events: ~20% more CPU in all, 30%
-  # more page faults). Encoding is the longest step per event; with two encoders it uses both
-  # cores of a small machine. Every other frame of the session goes from the collector to the
-  # writer too, which writes it after the slices handed over before it, so frames leave in the
-  # order the collector made them.
+  # Rows and frames are made where the drained events already are. Handing each slice to
+  # processes of their own (a rows process, then two encoders, to use both cores) copied it —
+  # thousands of events with their values, then their rows — into other processes' fresh memory,
+  # which cost more than the parallelism gained (inventory suite recorded: BEAM CPU 3000 → 2540
+  # ms, page faults 75k → 57k, wall 2348 → 2110 ms; ship 210–247k → 244–265k events/s). Frames
+  # are binaries: the writer gets them without a copy.
   #
   # The collector keeps at most `@in_flight` slices on their way (`ship/2` waits for the oldest
   # one otherwise; the writer acknowledges each slice with `{:shipped, pid}`, and one that
-  # reaches the collector's own receive loop is counted with `shipped/1`), so a slow socket or
-  # a busy machine slows the collector down instead of filling these mailboxes. The encoders
-  # and the writer are linked to an anchor process (`pid`), the anchor to the collector: if any
-  # of them dies, or making the rows of a slice fails, the collector sees the anchor exit. All of
-  # them run at low priority, as the collector does during a session (see `Collector`).
+  # reaches the collector's own receive loop is counted with `shipped/1`), so a slow socket slows
+  # the collector down instead of filling the writer's mailbox. The writer (`pid`) is linked to
+  # the collector, which sees it exit if it fails; it runs at low priority, as the collector does
+  # during a session (see `Collector`).
 
   alias ElixirScope.Agent.{Arrow, Events, JSON, Store}
 
@@ -29,49 +27,20 @@ defmodule ElixirScope.Agent.Shipper do
   @log 5
   @stats 6
   @in_flight 4
-  @encoders 2
-  # The heap (words, 4 MiB) of each encoder from the start: each slice's rows (a few thousand,
-  # ~20 words per row) arrive as one message and are garbage once encoded; from the default
-  # heap they grow and collect their way up to it on every slice (encoding ~30% slower per row;
-  # the inventory suite recorded took ~20% more page faults).
-  @stage_heap 524_288
 
-  defstruct [:pid, :ctx, :writer, :encoders, next: 0, pending: 0]
+  defstruct [:pid, :ctx, :rows_per_frame, pending: 0]
 
   @doc "Starts the pipeline for `socket` (linked to the caller, the collector)."
   def start(socket, ctx, rows_per_frame) do
     collector = self()
 
     pid =
-      :erlang.spawn_opt(
-        fn ->
-          me = self()
+      :erlang.spawn_opt(fn -> write_loop(%{socket: socket, collector: collector, sent: 0}) end, [
+        :link,
+        priority: :low
+      ])
 
-          writer =
-            :erlang.spawn_opt(
-              fn -> write_loop(%{socket: socket, ack: {collector, me}, sent: 0}) end,
-              [:link, priority: :low]
-            )
-
-          encoders =
-            for _ <- 1..@encoders do
-              :erlang.spawn_opt(fn -> encode_loop(writer, rows_per_frame) end, [
-                :link,
-                min_heap_size: @stage_heap,
-                priority: :low
-              ])
-            end
-
-          send(collector, {__MODULE__, me, writer, encoders})
-          anchor_loop(writer, encoders)
-        end,
-        [:link, priority: :low]
-      )
-
-    receive do
-      {__MODULE__, ^pid, writer, encoders} ->
-        %__MODULE__{pid: pid, ctx: ctx, writer: writer, encoders: List.to_tuple(encoders)}
-    end
+    %__MODULE__{pid: pid, ctx: ctx, rows_per_frame: rows_per_frame}
   end
 
   @doc "Ships the events of one drain slice (`{seq, pid, raw}` in seq order)."
@@ -81,9 +50,13 @@ defmodule ElixirScope.Agent.Shipper do
     sh = if sh.pending >= @in_flight, do: await_one(sh), else: sh
 
     {rows, ctx, failed} = rows(events, sh)
-    k = sh.next
-    send(elem(sh.encoders, rem(k, @encoders)), {:encode, k, rows})
-    send(sh.writer, {:slice, k})
+
+    frames =
+      rows
+      |> Arrow.chunks(sh.rows_per_frame)
+      |> Enum.map(&[@events | Arrow.stream(Events.schema(), &1)])
+
+    send(sh.pid, {:frames, frames, length(rows)})
 
     if failed > 0 do
       # Counted with the dropped events (STATS `dropped`).
@@ -94,7 +67,7 @@ defmodule ElixirScope.Agent.Shipper do
       frame(sh, @log, JSON.encode(%{level: "warning", message: message}))
     end
 
-    %{sh | ctx: ctx, next: k + 1, pending: sh.pending + 1}
+    %{sh | ctx: ctx, pending: sh.pending + 1}
   end
 
   # A slice's rows. An event the agent cannot make rows of (not expected: a bug, or a malformed
@@ -123,31 +96,28 @@ defmodule ElixirScope.Agent.Shipper do
   def shipped(%__MODULE__{} = sh), do: %{sh | pending: max(sh.pending - 1, 0)}
 
   @doc "Sends a frame after everything handed over before it."
-  def frame(%__MODULE__{writer: writer} = sh, type, payload) do
+  def frame(%__MODULE__{pid: writer} = sh, type, payload) do
     send(writer, {:frame, type, payload})
     sh
   end
 
   @doc "Sends STATS: `stats` plus `events`, the rows sent before it."
-  def stats(%__MODULE__{writer: writer} = sh, stats) do
+  def stats(%__MODULE__{pid: writer} = sh, stats) do
     send(writer, {:stats, stats})
     sh
   end
 
   @doc "Writes out everything handed over, shuts the socket's sending side down and closes it."
-  def close(%__MODULE__{pid: pid, writer: writer}, timeout \\ 30_000) do
-    # The writer is done when everything handed over before the close has been written.
+  def close(%__MODULE__{pid: writer}, timeout \\ 30_000) do
     ref = Process.monitor(writer)
     send(writer, :close)
 
     receive do
-      {:DOWN, ^ref, _, _, _} ->
-        send(pid, :close)
-        :ok
+      {:DOWN, ^ref, _, _, _} -> :ok
     after
       timeout ->
-        Process.unlink(pid)
-        Process.exit(pid, :kill)
+        Process.unlink(writer)
+        Process.exit(writer, :kill)
         :ok
     end
   end
@@ -160,48 +130,14 @@ defmodule ElixirScope.Agent.Shipper do
     end
   end
 
-  # Holds the stages together (they are linked to it) until the pipeline is closed.
-  defp anchor_loop(writer, encoders) do
-    receive do
-      :close ->
-        Enum.each([writer | encoders], &send(&1, :close))
-
-      _ ->
-        anchor_loop(writer, encoders)
-    end
-  end
-
-  ## The encoders
-
-  defp encode_loop(writer, rows_per_frame) do
-    receive do
-      {:encode, k, rows} ->
-        frames =
-          rows
-          |> Arrow.chunks(rows_per_frame)
-          |> Enum.map(&[@events | Arrow.stream(Events.schema(), &1)])
-
-        send(writer, {:encoded, k, frames, length(rows)})
-        encode_loop(writer, rows_per_frame)
-
-      :close ->
-        :ok
-    end
-  end
-
   ## The writer
 
   defp write_loop(st) do
     receive do
-      {:slice, k} ->
-        # The encoded slices arrive in any order; each is written in its turn.
-        receive do
-          {:encoded, ^k, frames, n} ->
-            Enum.each(frames, &:gen_tcp.send(st.socket, &1))
-            {collector, rows_pid} = st.ack
-            send(collector, {:shipped, rows_pid})
-            write_loop(%{st | sent: st.sent + n})
-        end
+      {:frames, frames, n} ->
+        Enum.each(frames, &:gen_tcp.send(st.socket, &1))
+        send(st.collector, {:shipped, self()})
+        write_loop(%{st | sent: st.sent + n})
 
       {:frame, type, payload} ->
         :gen_tcp.send(st.socket, [type | payload])
