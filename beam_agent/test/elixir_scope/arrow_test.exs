@@ -71,6 +71,14 @@ defmodule ElixirScope.Agent.ArrowTest do
     assert ArrowReader.rows(read) |> Enum.map(& &1["value"]) == Enum.map(rows, &elem(&1, 12))
   end
 
+  test "a stream with its schema message made beforehand is the same stream" do
+    rows = Enum.map(1..5, fn i -> {i, i, 1, "p", "M", "f", 1, i, 0, "/a.ex", i, "", "#{i}"} end)
+    made = IO.iodata_to_binary(Arrow.schema_message(Events.schema()))
+
+    assert IO.iodata_to_binary(Arrow.stream(made, Events.schema(), rows, 2)) ==
+             IO.iodata_to_binary(Arrow.stream(Events.schema(), rows, 2))
+  end
+
   test "an empty table still carries its schema and one empty batch" do
     read = Events.schema() |> Arrow.stream([]) |> IO.iodata_to_binary() |> ArrowReader.read()
     assert length(read.fields) == 13

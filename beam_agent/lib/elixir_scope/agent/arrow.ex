@@ -29,14 +29,22 @@ defmodule ElixirScope.Agent.Arrow do
   record batch per `batch_rows` rows (at least one, possibly empty) and the end-of-stream marker.
   """
   @spec stream(schema, [tuple], pos_integer) :: iodata
-  def stream(schema, rows, batch_rows \\ 65_536) do
+  def stream(schema, rows, batch_rows \\ 65_536),
+    do: stream(schema_message(schema), schema, rows, batch_rows)
+
+  @doc """
+  As `stream/3`, with the schema message already made (`schema_message/1` of `schema`): making
+  it costs ~0.4 ms, as much as encoding a thousand rows.
+  """
+  @spec stream(iodata, schema, [tuple], pos_integer) :: iodata
+  def stream(schema_message, schema, rows, batch_rows) do
     batches =
       case rows do
         [] -> [[]]
         _ -> chunks(rows, batch_rows)
       end
 
-    [schema_message(schema), Enum.map(batches, &record_batch(schema, &1)), eos()]
+    [schema_message, Enum.map(batches, &record_batch(schema, &1)), eos()]
   end
 
   @doc """

@@ -27,6 +27,8 @@ defmodule ElixirScope.Agent.Shipper do
   @log 5
   @stats 6
   @in_flight 4
+  # The EVENTS frames' schema message, made once (see `Arrow.stream/4`).
+  @schema_message IO.iodata_to_binary(Arrow.schema_message(Events.schema()))
 
   defstruct [:pid, :ctx, :rows_per_frame, pending: 0]
 
@@ -54,7 +56,7 @@ defmodule ElixirScope.Agent.Shipper do
     frames =
       rows
       |> Arrow.chunks(sh.rows_per_frame)
-      |> Enum.map(&[@events | Arrow.stream(Events.schema(), &1)])
+      |> Enum.map(&[@events | Arrow.stream(@schema_message, Events.schema(), &1, 65_536)])
 
     send(sh.pid, {:frames, frames, length(rows)})
 
