@@ -23,7 +23,7 @@ import { compiledFixture, median } from "./helpers";
 const fixture = process.env.FIXTURE ?? "inventory_app";
 const ebins = (process.env.EBINS ?? join(distDir, "agent/ebin")).split(",");
 const flagSets = (process.env.ERL_FLAGS_AB ?? "").split("|");
-const builds = ebins.flatMap((e) => flagSets.map((f) => (f ? `${e} ${f}` : e)));
+const builds = ebins.flatMap((ebin) => flagSets.map((flags) => ({ ebin, flags, name: flags ? `${ebin} ${flags}` : ebin })));
 const runs = Number(process.env.RUNS ?? 5);
 const timed = existsSync("/usr/bin/time") ? "/usr/bin/time -f 'AB_FAULTS=%R AB_CPU=%U+%S' " : "";
 
@@ -32,19 +32,19 @@ const show = (xs: number[]) => `${xs.join(" ")}  (median ${median(xs)})`;
 async function main(): Promise<void> {
   const { app, env, modules } = await compiledFixture(fixture);
   const plain: number[] = [];
-  const stats = new Map(builds.map((b) => [b, { wall: [] as number[], cpu: [] as number[], faults: [] as number[], recorder: [] as number[], lost: [] as string[] }]));
+  const stats = new Map(builds.map((b) => [b.name, { wall: [] as number[], cpu: [] as number[], faults: [] as number[], recorder: [] as number[], lost: [] as string[] }]));
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     spawnSync("mix", ["test", "--seed", "0"], { cwd: app, env });
     plain.push(Math.round(performance.now() - t));
     for (const build of builds) {
-      const s = stats.get(build)!;
+      const s = stats.get(build.name)!;
       let out = "";
       const cpu0 = process.cpuUsage();
       t = performance.now();
       const r = await new RecordingSession({
-        cwd: app, command: `${timed}mix test --seed 0`, modules, agentEbin: build.split(" ")[0], skipCompile: true,
-        env: { ...env, ERL_FLAGS: build.split(" ").slice(1).join(" ") },
+        cwd: app, command: `${timed}mix test --seed 0`, modules, agentEbin: build.ebin, skipCompile: true,
+        env: { ...env, ERL_FLAGS: build.flags },
         onOutput: (text) => { out += text; },
       }).run();
       s.wall.push(Math.round(performance.now() - t));
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         s.cpu.push(Math.round((Number(m[2]) + Number(m[3])) * 1000));
       }
       s.lost.push(`${r.ring.keptEvents}/${r.stats.dropped}/${r.stats.sampled}`);
-      if (r.exitCode !== 0) throw new Error(`recorded run with ${build} failed (${r.exitCode})`);
+      if (r.exitCode !== 0) throw new Error(`recorded run with ${build.name} failed (${r.exitCode})`);
     }
   }
   console.log(`${fixture}, ${runs} rounds; plain ms: ${show(plain)}`);

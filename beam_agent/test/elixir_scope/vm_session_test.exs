@@ -113,6 +113,14 @@ defmodule ElixirScope.Agent.VMSessionTest do
     {sock, ready}
   end
 
+  # Ends the session by `fun` (the recorder going away, a stage killed): its stderr warning.
+  defp ended_by(fun) do
+    ExUnit.CaptureIO.capture_io(:stderr, fn ->
+      fun.()
+      assert :ok = Agent.Collector.await_end(5_000)
+    end)
+  end
+
   # Runs `fun` in a process of its own (the test process stays untraced); waits for its end.
   defp run(fun) do
     test = self()
@@ -198,10 +206,7 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert Process.alive?(shipper) and is_pid(tracer)
     {{:b, {:shutdown, :done}}, _} = run(&ESFix.VMSession.run/0)
 
-    ExUnit.CaptureIO.capture_io(:stderr, fn ->
-      :gen_tcp.close(sock)
-      assert :ok = Agent.Collector.await_end(5_000)
-    end)
+    ended_by(fn -> :gen_tcp.close(sock) end)
 
     refute Process.alive?(shipper)
     assert_vm_tracing_gone()
@@ -219,11 +224,7 @@ defmodule ElixirScope.Agent.VMSessionTest do
 
     {{:b, {:shutdown, :done}}, _} = run(&ESFix.VMSession.run/0)
 
-    warning =
-      ExUnit.CaptureIO.capture_io(:stderr, fn ->
-        Process.exit(writer, :kill)
-        assert :ok = Agent.Collector.await_end(5_000)
-      end)
+    warning = ended_by(fn -> Process.exit(writer, :kill) end)
 
     assert warning =~ "sending events failed"
     refute Process.alive?(writer)
@@ -246,10 +247,7 @@ defmodule ElixirScope.Agent.VMSessionTest do
     assert {:min_heap_size, heap} = Process.info(collector, :min_heap_size)
     assert heap >= 500_000
 
-    ExUnit.CaptureIO.capture_io(:stderr, fn ->
-      :gen_tcp.close(sock)
-      assert :ok = Agent.Collector.await_end(5_000)
-    end)
+    ended_by(fn -> :gen_tcp.close(sock) end)
 
     {:min_heap_size, default} = :erlang.system_info(:min_heap_size)
     assert Process.info(collector, :min_heap_size) == {:min_heap_size, default}

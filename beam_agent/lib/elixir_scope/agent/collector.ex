@@ -25,7 +25,8 @@ defmodule ElixirScope.Agent.Collector do
 
   @drain_ms 10
   # The collector's heap (words, 4 MiB) while a session runs: each drain takes up to
-  # `@slice_events` events out of the store into it and hands them on. From the default heap it
+  # `@slice_events` events out of the store into it and makes their rows and frames
+  # (`Shipper.ship/2`). From the default heap it
   # grows and collects its way up to a slice on every drain, into memory fresh from the OS each
   # time (a backlog of 400,000 events drained: 38k page faults, ~290 ms; with this heap 8k,
   # ~140 ms — on the small VMs we measure on a first touch of a page costs ~10-15 µs).
