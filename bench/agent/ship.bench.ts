@@ -2,7 +2,10 @@
  * agent.ship_events_per_s: events/s from the agent's store (filled by the real hot path while
  * the collector is paused) through the real collector (drain in capture order, value
  * formatting, hand-written Arrow IPC) over loopback into the real RecordingSession (framing,
- * Arrow decode, ring buffer). Timed from the first EVENTS frame to BYE. Baseline, same run: the
+ * Arrow decode, ring buffer). Timed from the moment the program says the store is filled (a
+ * line on its stdout, just before it resumes the collector) to the last EVENTS frame. (Timing
+ * from the first EVENTS frame counted the fill too: the agent's own samples may come in a frame
+ * before the collector is paused.) Baseline, same run: the
  * very same EVENTS frames replayed over a loopback socket into the same decode path (the
  * reader's ceiling), so the ratio says how much of the time is the agent's.
  *
@@ -20,6 +23,8 @@ import { FrameType } from "../../protocol/src/wire";
 import { distDir } from "../../test/e2e/helpers";
 
 const EVENTS = 400_000;
+/** What ship_fill.exs prints once the store holds every event, before it resumes the collector. */
+const FILLED = "ship_fill: store filled";
 const RUNS = Math.max(1, Math.floor(Number(process.env.RUNS)) || 3);
 
 // The recorded node's page faults (from /usr/bin/time where there is one): on small VMs a first
@@ -37,6 +42,8 @@ function faults(): number | undefined {
 async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: number; faults?: number }> {
   const frames: Uint8Array[] = [];
   let t0 = 0;
+  let last = 0;
+  let output = "";
   const session = new RecordingSession({
     cwd: __dirname,
     command: `${timed}elixir ${join(__dirname, "ship_fill.exs")}`,
@@ -45,13 +52,18 @@ async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: 
     skipCompile: true,
     ringCapBytes: 4 * 1024 * 1024 * 1024,
     env: { ...process.env, SHIP_EVENTS: String(EVENTS) },
+    onOutput: (text) => {
+      output += text;
+      if (t0 === 0 && output.includes(FILLED)) t0 = performance.now();
+    },
     onEvents: (payload) => {
-      if (t0 === 0) t0 = performance.now();
       frames.push(payload);
+      if (t0 > 0) last = performance.now();
     },
   });
   const r = await session.run();
-  const seconds = (performance.now() - t0) / 1000;
+  if (t0 === 0 || last === 0) throw new Error(`the program never said "${FILLED}" before its events came: ${output}`);
+  const seconds = (last - t0) / 1000;
   // Besides the filled events, the agent's own samples (memory, schedulers) may ride along.
   if (r.ring.keptEvents < EVENTS) throw new Error(`expected ${EVENTS} events, got ${r.ring.keptEvents} (${r.warnings.join("; ")})`);
   return { perS: r.ring.keptEvents / seconds, frames, events: r.ring.keptEvents, faults: faults() };
