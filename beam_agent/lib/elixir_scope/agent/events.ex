@@ -173,7 +173,7 @@ defmodule ElixirScope.Agent.Events do
        )
        when kind <= @tail and kind != @binding and kind != @exception and
               map_size(open) <= @max_cached and
-              (kind != @return or not is_map_key(pid, ctx.tails)) do
+              (kind != @return or not is_map_key(ctx.tails, pid)) do
     # A site without an OTP role (matched below) opens and ends no callback: a RETURN or
     # TAIL_CALL has its CALL's site. Only a RETURN in a process whose callback ended by a tail
     # call may be that callback's result (`tail_result/8`): those go through `to_rows/3`.
