@@ -62,7 +62,7 @@ async function shipped(): Promise<{ perS: number; frames: Uint8Array[]; events: 
     },
   });
   const r = await session.run();
-  if (t0 === 0 || last === 0) throw new Error(`the program never said "${FILLED}" before its events came: ${output}`);
+  if (t0 === 0 || last === 0) throw new Error(t0 === 0 ? `the program never said "${FILLED}": ${output}` : `no EVENTS frame came after "${FILLED}"`);
   const seconds = (last - t0) / 1000;
   // Besides the filled events, the agent's own samples (memory, schedulers) may ride along.
   if (r.ring.keptEvents < EVENTS) throw new Error(`expected ${EVENTS} events, got ${r.ring.keptEvents} (${r.warnings.join("; ")})`);
